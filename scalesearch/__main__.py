@@ -1,0 +1,5 @@
+import sys
+
+from scalesearch.cli import main
+
+sys.exit(main())

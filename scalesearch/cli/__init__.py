@@ -1,0 +1,60 @@
+"""The `scalesearch` command: one sub-module a command group, each with `register(subparsers)`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from scalesearch.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line (no usage dump) and exit with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every sub-command registered."""
+    from scalesearch.cli import model_commands
+
+    parser = _Parser(prog="scalesearch", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for module in _command_modules():
+        module.register(commands)
+    return parser
+
+
+def _command_modules() -> list:
+    from scalesearch.cli import model_commands
+
+    modules = [model_commands]
+    for optional in ("train_command", "grid_command"):
+        try:
+            modules.append(__import__(f"scalesearch.cli.{optional}", fromlist=["register"]))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"scalesearch.cli.{optional}":
+                raise
+    return modules
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"scalesearch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("scalesearch: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
