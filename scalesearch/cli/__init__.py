@@ -18,8 +18,6 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every sub-command registered."""
-    from scalesearch.cli import model_commands
-
     parser = _Parser(prog="scalesearch", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for module in _command_modules():

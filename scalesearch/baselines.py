@@ -1,0 +1,144 @@
+"""A baseline to scale: a zoo name, a spec JSON file, or a user's factory `module:function`.
+
+A factory has the signature `function(depth_mult: float, width_mult: float, num_classes: int)
+-> nn.Module`; its base resolution is given separately. Everything downstream uses the
+`Baseline` interface and treats both kinds the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+
+from scalesearch.cost import Cost, count_cost, spec_cost
+from scalesearch.errors import UserError
+from scalesearch.nn import build
+from scalesearch.scaling import Multipliers, scale_resolution, scale_spec
+from scalesearch.spec import NetworkSpec
+from scalesearch.zoo import ZOO, get_spec
+
+Factory = Callable[..., nn.Module]
+
+
+class Baseline:
+    """A network that can be scaled by (d, w, r), built, and costed."""
+
+    name: str
+    resolution: int
+    min_resolution: int = 1
+
+    def build(self, multipliers: Multipliers, num_classes: int) -> nn.Module:
+        raise NotImplementedError
+
+    def cost(self, multipliers: Multipliers, resolution: int | None = None, num_classes: int = 1000,
+             include_elementwise: bool = False) -> Cost:
+        """Cost of the scaled network at `resolution` (default: the scaled nominal resolution)."""
+        raise NotImplementedError
+
+    def resolution_for(self, multipliers: Multipliers, base: int | None = None) -> int:
+        """The scaled input resolution from `base` (default: the baseline's nominal one)."""
+        resolution = scale_resolution(base or self.resolution, multipliers.resolution)
+        if resolution < self.min_resolution:
+            raise UserError(f"resolution {resolution} is smaller than {self.name}'s total stride "
+                            f"{self.min_resolution}; use a larger resolution")
+        return resolution
+
+
+@dataclass(frozen=True)
+class SpecBaseline(Baseline):
+    spec: NetworkSpec
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.spec.name
+
+    @property
+    def resolution(self) -> int:  # type: ignore[override]
+        return self.spec.resolution
+
+    @property
+    def min_resolution(self) -> int:  # type: ignore[override]
+        return self.spec.total_stride
+
+    def scaled(self, multipliers: Multipliers, num_classes: int | None = None) -> NetworkSpec:
+        spec = scale_spec(self.spec, multipliers)
+        return spec if num_classes is None else spec.with_classes(num_classes)
+
+    def build(self, multipliers: Multipliers, num_classes: int) -> nn.Module:
+        return build(self.scaled(multipliers, num_classes))
+
+    def cost(self, multipliers: Multipliers, resolution: int | None = None, num_classes: int = 1000,
+             include_elementwise: bool = False) -> Cost:
+        spec = self.scaled(multipliers, num_classes)
+        return spec_cost(spec, resolution or self.resolution_for(multipliers), include_elementwise)
+
+
+@dataclass(frozen=True)
+class FactoryBaseline(Baseline):
+    path: str
+    factory: Factory
+    resolution: int = 224  # type: ignore[misc]
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.path
+
+    def build(self, multipliers: Multipliers, num_classes: int) -> nn.Module:
+        model = self.factory(depth_mult=multipliers.depth, width_mult=multipliers.width, num_classes=num_classes)
+        if not isinstance(model, nn.Module):
+            raise UserError(f"factory {self.path} returned {type(model).__name__}, not a torch.nn.Module")
+        return model
+
+    def cost(self, multipliers: Multipliers, resolution: int | None = None, num_classes: int = 1000,
+             include_elementwise: bool = False) -> Cost:
+        return _factory_cost(self, multipliers.depth, multipliers.width, num_classes,
+                             resolution or self.resolution_for(multipliers), include_elementwise)
+
+
+@lru_cache(maxsize=512)
+def _factory_cost(baseline: FactoryBaseline, depth: float, width: float, num_classes: int, resolution: int,
+                  include_elementwise: bool) -> Cost:
+    model = baseline.build(Multipliers(depth, width), num_classes)
+    return count_cost(model, resolution, include_elementwise=include_elementwise)
+
+
+def load_factory(path: str) -> Factory:
+    """Import `module:function` and check that it can be called as a factory."""
+    module_name, _, function_name = path.partition(":")
+    if not module_name or not function_name:
+        raise UserError(f"factory must be written module:function, got {path!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # an import can fail in any way; the user must see which
+        raise UserError(f"cannot import factory module {module_name!r}: {type(exc).__name__}: {exc}") from None
+    factory = getattr(module, function_name, None)
+    if not callable(factory):
+        raise UserError(f"module {module_name!r} has no callable {function_name!r}")
+    try:
+        inspect.signature(factory).bind(depth_mult=1.0, width_mult=1.0, num_classes=10)
+    except TypeError:
+        raise UserError(f"factory {path} must accept (depth_mult, width_mult, num_classes)") from None
+    return factory
+
+
+def resolve_baseline(text: str, resolution: int | None = None) -> Baseline:
+    """A zoo name, a path to a spec JSON file, or `module:function`."""
+    if resolution is not None and resolution < 8:
+        raise UserError(f"resolution must be an integer >= 8, got {resolution}")
+    if text in ZOO:
+        spec = get_spec(text)
+    elif text.endswith(".json") or Path(text).is_file():
+        spec = NetworkSpec.load(text)
+    elif ":" in text:
+        return FactoryBaseline(text, load_factory(text), resolution or 224)
+    else:
+        spec = get_spec(text)  # raises the unknown-model error with the list of names
+    if resolution is not None:
+        spec = NetworkSpec.from_dict({**spec.to_dict(), "resolution": resolution})
+    return SpecBaseline(spec)

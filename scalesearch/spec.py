@@ -1,0 +1,217 @@
+"""The network description: a stem, a list of stages and a head (the paper's Eq. 1).
+
+Specs are immutable, hashable values that validate themselves on construction and
+round-trip through JSON. Every other part of the package reads or writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from scalesearch.errors import UserError
+
+OPERATORS = ("conv", "dsconv", "mbconv", "basic", "bottleneck")
+ACTIVATIONS = ("relu", "relu6", "silu", "hardswish")
+
+
+class SpecError(UserError):
+    """A network description that does not make sense."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise SpecError(message)
+
+
+def _check_int(value: Any, name: str, minimum: int) -> None:
+    _require(isinstance(value, int) and not isinstance(value, bool), f"{name} must be an integer, got {value!r}")
+    _require(value >= minimum, f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_number(value: Any, name: str, low: float, high: float, *, high_open: bool = True) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    _require(ok, f"{name} must be a finite number, got {value!r}")
+    _require(low <= value and (value < high if high_open else value <= high),
+             f"{name} must be in [{low}, {high}{')' if high_open else ']'}, got {value}")
+
+
+def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
+    _require(value in choices, f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_kernel_stride(kernel: Any, stride: Any, where: str) -> None:
+    _check_int(kernel, f"{where}.kernel", 1)
+    _require(kernel % 2 == 1, f"{where}.kernel must be odd, got {kernel}")
+    _require(stride in (1, 2) and not isinstance(stride, bool), f"{where}.stride must be 1 or 2, got {stride!r}")
+
+
+@dataclass(frozen=True)
+class Stem:
+    """The first convolution (conv-bn-act), optionally followed by ResNet's 3x3/2 max-pool."""
+
+    channels: int
+    kernel: int = 3
+    stride: int = 2
+    act: str = "silu"
+    pool: bool = False
+
+    def __post_init__(self) -> None:
+        _check_int(self.channels, "stem.channels", 1)
+        _check_kernel_stride(self.kernel, self.stride, "stem")
+        _check_choice(self.act, "stem.act", ACTIVATIONS)
+        _require(isinstance(self.pool, bool), f"stem.pool must be true or false, got {self.pool!r}")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """`repeats` blocks of one operator; the first block has `stride`, the others stride 1.
+
+    `expand` is the expansion ratio of MBConv (hidden = input channels x expand) and the
+    bottleneck ratio of ResNet's bottleneck (hidden = output channels x expand, 0.25 in
+    ResNet); `se` is the squeeze-and-excitation ratio relative to the block's input
+    channels (0 disables it); `skip` allows the residual connection where shapes match.
+    """
+
+    op: str
+    channels: int
+    repeats: int = 1
+    kernel: int = 3
+    stride: int = 1
+    expand: float = 1.0
+    se: float = 0.0
+    act: str = "silu"
+    skip: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice(self.op, "stage.op", OPERATORS)
+        _check_int(self.channels, "stage.channels", 1)
+        _check_int(self.repeats, "stage.repeats", 1)
+        _check_kernel_stride(self.kernel, self.stride, "stage")
+        _check_number(self.expand, "stage.expand", 0.0, 64.0, high_open=False)
+        _require(self.expand > 0, f"stage.expand must be > 0, got {self.expand}")
+        _check_number(self.se, "stage.se", 0.0, 1.0, high_open=False)
+        _check_choice(self.act, "stage.act", ACTIVATIONS)
+        _require(isinstance(self.skip, bool), f"stage.skip must be true or false, got {self.skip!r}")
+
+
+@dataclass(frozen=True)
+class Head:
+    """Optional 1x1 conv-bn-act (channels > 0), global average pooling, dropout, classifier."""
+
+    channels: int = 0
+    act: str = "silu"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_int(self.channels, "head.channels", 0)
+        _check_choice(self.act, "head.act", ACTIVATIONS)
+        _check_number(self.dropout, "head.dropout", 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A whole ConvNet: stem, stages, head, and the base input resolution.
+
+    `drop_path` is the stochastic-depth rate of the last residual block; it grows
+    linearly from 0 at the first block.
+    """
+
+    name: str
+    stem: Stem
+    stages: tuple[Stage, ...]
+    head: Head = field(default_factory=Head)
+    resolution: int = 224
+    num_classes: int = 1000
+    drop_path: float = 0.0
+    in_channels: int = 3
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.name, str) and bool(self.name), "name must be a non-empty string")
+        _require(isinstance(self.stem, Stem), "stem must be a Stem")
+        _require(isinstance(self.stages, tuple) and len(self.stages) > 0, "stages must be a non-empty list")
+        _require(all(isinstance(s, Stage) for s in self.stages), "every stage must be a Stage")
+        _require(isinstance(self.head, Head), "head must be a Head")
+        _check_int(self.resolution, "resolution", 8)
+        _check_int(self.num_classes, "num_classes", 1)
+        _check_number(self.drop_path, "drop_path", 0.0, 1.0)
+        _check_int(self.in_channels, "in_channels", 1)
+
+    @property
+    def total_stride(self) -> int:
+        """Down-sampling factor from input to the last feature map."""
+        stride = self.stem.stride * (2 if self.stem.pool else 1)
+        for stage in self.stages:
+            stride *= stage.stride
+        return stride
+
+    @property
+    def num_blocks(self) -> int:
+        return sum(stage.repeats for stage in self.stages)
+
+    def with_classes(self, num_classes: int) -> NetworkSpec:
+        """The same network with another classifier size."""
+        return replace(self, num_classes=num_classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stages"] = [asdict(stage) for stage in self.stages]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> NetworkSpec:
+        """Build and validate a spec from plain data (as read from JSON)."""
+        _require(isinstance(data, dict), "a spec must be a JSON object")
+        stages = data.get("stages")
+        _require(isinstance(stages, list), "spec key 'stages' must be a list")
+        return _construct(cls, {
+            **data,
+            "stem": _construct(Stem, data.get("stem"), "stem"),
+            "stages": tuple(_construct(Stage, s, f"stages[{i}]") for i, s in enumerate(stages)),
+            "head": _construct(Head, data.get("head", {}), "head"),
+        }, "spec")
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> NetworkSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"spec is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> NetworkSpec:
+        """Read a spec from a JSON file."""
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise SpecError(f"cannot read spec {path}: {exc.strerror}") from None
+        return cls.from_json(text)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n")
+
+
+def _construct(kind: type, data: Any, where: str) -> Any:
+    """Instantiate dataclass `kind` from a dict, naming missing and unknown keys."""
+    _require(isinstance(data, dict), f"{where} must be a JSON object")
+    names = {f.name for f in fields(kind)}
+    unknown = sorted(set(data) - names)
+    _require(not unknown, f"{where} has unknown key(s): {', '.join(unknown)}")
+    try:
+        return kind(**data)
+    except TypeError as exc:
+        missing = sorted(f.name for f in fields(kind) if f.name not in data)
+        raise SpecError(f"{where} is missing key(s): {', '.join(missing)}") from exc
+    except SpecError as exc:
+        message = str(exc)
+        prefix = kind.__name__.lower()
+        if where not in ("spec", prefix) and message.startswith(f"{prefix}."):
+            message = where + message[len(prefix):]
+        raise SpecError(message) from None

@@ -1,0 +1,141 @@
+"""The proxy trainer: a short, seeded training run scored by held-out accuracy after each epoch."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from scalesearch.data import ImageDataset
+from scalesearch.errors import UserError
+from scalesearch.training.batches import DeviceBatches
+from scalesearch.training.config import TrainConfig, TrainResult, plan_budget
+from scalesearch.training.evaluate import evaluate
+from scalesearch.training.optimizers import build_optimizer
+
+__all__ = ["TrainConfig", "TrainResult", "train_proxy", "resolve_device"]
+
+_LOG_EVERY = 10  # steps between loss checks (each one waits for the device)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" is CUDA when available, else CPU; UserError for a malformed or unavailable device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r}; use auto, cpu or cuda[:N]") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+def train_proxy(
+    model: nn.Module,
+    data: ImageDataset,
+    resolution: int,
+    config: TrainConfig = TrainConfig(),
+    on_epoch: Callable[[int, float], bool] | None = None,
+) -> TrainResult:
+    """Train `model` in place on `data` at `resolution` px and score it on the held-out split.
+
+    After each epoch (0-based index) the top-1 accuracy goes to `on_epoch`; a True answer
+    stops the run as "pruned". A non-finite loss stops it as "diverged".
+    """
+    started = time.perf_counter()
+    if resolution < 1:
+        raise UserError(f"resolution must be at least 1 px, got {resolution}")
+    if config.eval_batch_size < 1:
+        raise UserError(f"eval batch size must be at least 1, got {config.eval_batch_size}")
+    if not 0.0 <= config.label_smoothing < 1.0:
+        raise UserError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
+    budget = plan_budget(config, len(data.train_labels))
+    device = resolve_device(config.device)
+    amp = device.type == "cuda" if config.amp is None else config.amp
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    torch.manual_seed(config.seed)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+
+    model.to(device=device, memory_format=memory_format)
+    optimizer, scheduler = build_optimizer(model, config, budget)
+    forward = torch.compile(model) if config.compile else model
+
+    def step(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = F.cross_entropy(forward(images), labels, label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        return loss.detach().float()
+
+    batches = DeviceBatches(data, resolution, device, generator, config.augment, memory_format)
+    with_top5 = data.num_classes >= 10
+
+    history: list[float] = []
+    top1, top5 = 0.0, None
+    status, message = "ok", ""
+    steps_done, train_seconds = 0, 0.0
+    bar = tqdm(total=budget.total_steps * config.batch_size, unit="img", disable=not config.progress, leave=False)
+    try:
+        for epoch, steps in enumerate(budget.epoch_lengths()):
+            model.train()
+            epoch_start = time.perf_counter()
+            steps_run, loss = _train_epoch(step, batches.train_batches(steps, config.batch_size), bar)
+            train_seconds += time.perf_counter() - epoch_start
+            steps_done += steps_run
+            if not math.isfinite(loss):
+                status, message = "diverged", f"loss became {loss} by step {steps_done} (epoch {epoch})"
+                top1, top5 = 0.0, (0.0 if with_top5 else None)
+                break
+            top1, top5 = evaluate(model, batches, config.eval_batch_size, amp, with_top5)
+            history.append(top1)
+            if on_epoch is not None and on_epoch(epoch, top1):
+                status, message = "pruned", f"pruned after epoch {epoch} at top-1 {top1:.4f}"
+                break
+    finally:
+        bar.close()
+    return TrainResult(
+        status=status,
+        top1=top1,
+        top5=top5,
+        images_per_second=steps_done * config.batch_size / max(train_seconds, 1e-9),
+        wall_seconds=time.perf_counter() - started,
+        epochs_completed=steps_done / budget.steps_per_epoch,
+        history=tuple(history),
+        message=message,
+    )
+
+
+def _train_epoch(
+    step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
+    bar: tqdm,
+) -> tuple[int, float]:
+    """(steps run, mean loss of the last window); stops early once a window's loss is not finite.
+
+    The loss is read back every `_LOG_EVERY` steps only, so the device is rarely waited for.
+    """
+    window, size, loss, count = None, 0, math.nan, 0
+    for count, (images, labels) in enumerate(batches, 1):
+        value = step(images, labels)
+        window = value if window is None else window + value
+        size += 1
+        if size == _LOG_EVERY:
+            loss = window.item() / size
+            bar.update(size * len(labels))
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            window, size = None, 0
+            if not math.isfinite(loss):
+                return count, loss
+    if size:
+        loss = window.item() / size
+        bar.update(size * len(labels))
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+    return count, loss

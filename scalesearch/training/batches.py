@@ -1,0 +1,87 @@
+"""Device-resident data: uint8 images moved once, served as resized, augmented, normalised batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from scalesearch.data import ImageDataset
+
+
+class DeviceBatches:
+    """Both splits of `data` on `device`; every batch is prepared there.
+
+    Preparation: float, bilinear resize to `resolution` (antialiased when shrinking),
+    then for training batches a random crop from a zero-padded image and, when the data
+    allows it, a horizontal flip, then per-channel normalisation and `memory_format`.
+    Shuffling and augmentation draw from `generator`, which lives on `device`.
+    """
+
+    def __init__(
+        self,
+        data: ImageDataset,
+        resolution: int,
+        device: torch.device,
+        generator: torch.Generator,
+        augment: bool = True,
+        memory_format: torch.memory_format = torch.channels_last,
+    ) -> None:
+        self.train_images = data.train_images.to(device)
+        self.train_labels = data.train_labels.to(device)
+        self.test_images = data.test_images.to(device)
+        self.test_labels = data.test_labels.to(device)
+        self.resolution = resolution
+        self.generator = generator
+        self.augment = augment
+        self.flip = data.allow_hflip
+        self.memory_format = memory_format
+        std = torch.tensor(data.std, device=device).clamp_min(1e-6).view(1, 3, 1, 1)
+        mean = torch.tensor(data.mean, device=device).view(1, 3, 1, 1)
+        self._scale = 1.0 / (255.0 * std)
+        self._shift = -mean / std
+
+    def train_batches(self, steps: int, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """`steps` full batches from one fresh shuffle of the training split."""
+        order = torch.randperm(len(self.train_labels), device=self.train_labels.device, generator=self.generator)
+        for start in range(0, steps * batch_size, batch_size):
+            index = order[start : start + batch_size]
+            yield self._prepare(self.train_images[index], self.augment), self.train_labels[index]
+
+    def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The held-out split in order, without augmentation."""
+        for start in range(0, len(self.test_labels), batch_size):
+            stop = start + batch_size
+            yield self._prepare(self.test_images[start:stop], False), self.test_labels[start:stop]
+
+    def _prepare(self, images: torch.Tensor, augment: bool) -> torch.Tensor:
+        pixels = images.float()
+        size = pixels.shape[-1]
+        if size != self.resolution:
+            pixels = F.interpolate(
+                pixels, size=(self.resolution, self.resolution), mode="bilinear",
+                align_corners=False, antialias=self.resolution < size,
+            )
+        if augment:
+            pixels = self._random_crop(pixels, max(1, self.resolution // 8))
+            if self.flip:
+                pixels = self._random_flip(pixels)
+        pixels = pixels * self._scale + self._shift
+        return pixels.contiguous(memory_format=self.memory_format)
+
+    def _random_crop(self, pixels: torch.Tensor, pad: int) -> torch.Tensor:
+        """Each image shifted by up to `pad` pixels each way, the uncovered border zero (black)."""
+        count, _, height, width = pixels.shape
+        device = pixels.device
+        padded = F.pad(pixels, (pad, pad, pad, pad))
+        offsets = torch.randint(0, 2 * pad + 1, (2, count, 1), device=device, generator=self.generator)
+        rows = offsets[0] + torch.arange(height, device=device)
+        cols = offsets[1] + torch.arange(width, device=device)
+        batch = torch.arange(count, device=device).view(count, 1, 1)
+        # Advanced indices around a slice put their dims first: (N, H, W, C); permute back to NCHW.
+        return padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+    def _random_flip(self, pixels: torch.Tensor) -> torch.Tensor:
+        flip = torch.rand(len(pixels), device=pixels.device, generator=self.generator) < 0.5
+        return torch.where(flip.view(-1, 1, 1, 1), pixels.flip(-1), pixels)

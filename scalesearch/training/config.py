@@ -1,0 +1,92 @@
+"""What a proxy training run is asked to do (TrainConfig), what it reports (TrainResult), and its step budget."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scalesearch.errors import UserError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one short proxy training run.
+
+    The budget is `epochs` (fractional allowed: the last epoch is partial), or `images`
+    (training images seen) when that is set. `lr` and `weight_decay` of None take the
+    optimizer preset's defaults; `amp` of None means bf16 autocast on CUDA only.
+    """
+
+    epochs: float = 2.0
+    images: int | None = None
+    batch_size: int = 128
+    optimizer: str = "short"
+    lr: float | None = None
+    weight_decay: float | None = None
+    label_smoothing: float = 0.1
+    warmup_epochs: float = 0.3
+    augment: bool = True
+    seed: int = 0
+    device: str = "auto"
+    compile: bool = False
+    channels_last: bool = True
+    amp: bool | None = None
+    progress: bool = True
+    eval_batch_size: int = 1024
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of a proxy training run; `top1`/`top5` are held-out accuracies in [0, 1].
+
+    `status` is "ok", "diverged" (non-finite loss; accuracies are then 0.0) or "pruned"
+    (`on_epoch` asked to stop). `top5` is None for fewer than 10 classes.
+    """
+
+    status: str
+    top1: float
+    top5: float | None
+    images_per_second: float
+    wall_seconds: float
+    epochs_completed: float
+    history: tuple[float, ...]
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Optimizer steps of a run: whole epochs of `steps_per_epoch`, the last one possibly partial."""
+
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int
+
+    def epoch_lengths(self) -> list[int]:
+        """Steps of each epoch, in order; an evaluation follows each."""
+        full, rest = divmod(self.total_steps, self.steps_per_epoch)
+        return [self.steps_per_epoch] * full + ([rest] if rest else [])
+
+
+def plan_budget(config: TrainConfig, train_size: int) -> Budget:
+    """The step budget of `config` on `train_size` training images (incomplete batches are dropped).
+
+    Warmup is capped at half the run. Raises UserError for an impossible budget or batch size.
+    """
+    if config.batch_size < 1:
+        raise UserError(f"batch size must be at least 1, got {config.batch_size}")
+    if config.batch_size > train_size:
+        raise UserError(f"batch size {config.batch_size} is larger than the {train_size} training images")
+    if config.images is not None:
+        if config.images < 1:
+            raise UserError(f"the image budget must be positive, got {config.images}")
+        wanted = config.images / config.batch_size
+    else:
+        if not (math.isfinite(config.epochs) and config.epochs > 0):
+            raise UserError(f"the epoch budget must be positive, got {config.epochs}")
+        wanted = config.epochs * (train_size // config.batch_size)
+    if config.warmup_epochs < 0:
+        raise UserError(f"warmup epochs must not be negative, got {config.warmup_epochs}")
+    steps_per_epoch = train_size // config.batch_size
+    total = max(1, round(wanted))
+    warmup = min(round(config.warmup_epochs * steps_per_epoch), total // 2)
+    return Budget(steps_per_epoch=steps_per_epoch, total_steps=total, warmup_steps=warmup)

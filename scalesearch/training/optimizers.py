@@ -1,0 +1,102 @@
+"""Optimizer presets: the optimizer, its learning-rate schedule and BN momentum for a run.
+
+"short" is the default measured for runs of an epoch or two (benchmarks/optimizer_choice.md).
+"paper" follows EfficientNet's recipe: RMSProp (decay 0.9, momentum 0.9, eps 1e-3), BN
+momentum 0.99 (torch: 0.01), weight decay 1e-5, lr 0.016 per 256 images, warmup then
+exponential decay 0.97 every 2.4 epochs, with that decay compressed so the short run ends
+at the learning rate the paper's 350 epochs end at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from scalesearch.errors import UserError
+from scalesearch.training.config import Budget, TrainConfig
+
+_PAPER_EPOCHS = 350.0
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Defaults of an optimizer recipe; `decay(progress)` scales the lr after warmup, progress in [0, 1]."""
+
+    lr_per_256: float
+    weight_decay: float
+    make: Callable[[list[dict], float, float], torch.optim.Optimizer]
+    decay: Callable[[float], float]
+    bn_momentum: float | None = None
+
+
+def _sgd(groups: list[dict], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+
+
+def _rmsprop(groups: list[dict], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, momentum=0.9, eps=1e-3, weight_decay=weight_decay)
+
+
+def _cosine(progress: float) -> float:
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _paper_decay(progress: float) -> float:
+    return 0.97 ** (progress * _PAPER_EPOCHS / 2.4)
+
+
+PRESETS: dict[str, Preset] = {
+    "short": Preset(lr_per_256=0.4, weight_decay=5e-5, make=_sgd, decay=_cosine),
+    "paper": Preset(lr_per_256=0.016, weight_decay=1e-5, make=_rmsprop, decay=_paper_decay, bn_momentum=0.01),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called `name`; UserError if there is none."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UserError(f"unknown optimizer {name!r}; choose from {', '.join(PRESETS)}") from None
+
+
+def build_optimizer(
+    model: nn.Module, config: TrainConfig, budget: Budget
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """Optimizer and per-step scheduler for `model` (its BN momentum is set when the preset has one).
+
+    Weight decay skips biases and normalisation parameters (tensors with fewer than 2 dimensions).
+    """
+    preset = get_preset(config.optimizer)
+    lr = preset.lr_per_256 * config.batch_size / 256 if config.lr is None else config.lr
+    weight_decay = preset.weight_decay if config.weight_decay is None else config.weight_decay
+    if not (math.isfinite(lr) and lr > 0):
+        raise UserError(f"learning rate must be positive, got {lr}")
+    if not weight_decay >= 0:
+        raise UserError(f"weight decay must not be negative, got {weight_decay}")
+    if preset.bn_momentum is not None:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.momentum = preset.bn_momentum
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    optimizer = preset.make([g for g in groups if g["params"]], lr, weight_decay)
+    schedule = _schedule(preset.decay, budget.warmup_steps, budget.total_steps)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def _schedule(decay: Callable[[float], float], warmup: int, total: int) -> Callable[[int], float]:
+    """Linear warmup over `warmup` steps, then `decay` over the remaining steps."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return decay((step - warmup) / max(1, total - warmup))
+
+    return factor
