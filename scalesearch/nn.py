@@ -82,7 +82,7 @@ class ResidualBlock(nn.Module):
         self.body = body
         self.shortcut = shortcut
         self.residual = residual
-        self.drop_path = DropPath(drop_rate) if residual else nn.Identity()
+        self.drop_path = DropPath(drop_rate)  # kept even when unused, so every block shows its rate
         self.post_act = activation(post_act) if post_act else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,8 @@ class Head:
 class NetworkSpec:
     """A whole ConvNet: stem, stages, head, and the base input resolution.
 
-    `drop_path` is the stochastic-depth rate of the last residual block; it grows
-    linearly from 0 at the first block.
+    `drop_path` is the stochastic-depth rate of the last block; it grows linearly from 0
+    at the first block (blocks without a residual connection do not use theirs).
     """
 
     name: str
@@ -164,8 +164,8 @@ class NetworkSpec:
     @classmethod
     def from_dict(cls, data: Any) -> NetworkSpec:
         """Build and validate a spec from plain data (as read from JSON)."""
-        _require(isinstance(data, dict), "a spec must be a JSON object")
-        stages = data.get("stages")
+        _check_keys(cls, data, "spec")
+        stages = data["stages"]
         _require(isinstance(stages, list), "spec key 'stages' must be a list")
         return _construct(cls, {
             **data,
@@ -198,17 +198,21 @@ class NetworkSpec:
         Path(path).write_text(self.to_json() + "\n")
 
 
+def _check_keys(kind: type, data: Any, where: str) -> None:
+    """`data` is a dict with every required field of dataclass `kind` and no unknown key."""
+    _require(isinstance(data, dict), f"{where} must be a JSON object")
+    unknown = sorted(set(data) - {f.name for f in fields(kind)})
+    _require(not unknown, f"{where} has unknown key(s): {', '.join(unknown)}")
+    missing = [f.name for f in fields(kind)
+               if f.name not in data and f.default is MISSING and f.default_factory is MISSING]
+    _require(not missing, f"{where} is missing key(s): {', '.join(missing)}")
+
+
 def _construct(kind: type, data: Any, where: str) -> Any:
     """Instantiate dataclass `kind` from a dict, naming missing and unknown keys."""
-    _require(isinstance(data, dict), f"{where} must be a JSON object")
-    names = {f.name for f in fields(kind)}
-    unknown = sorted(set(data) - names)
-    _require(not unknown, f"{where} has unknown key(s): {', '.join(unknown)}")
+    _check_keys(kind, data, where)
     try:
         return kind(**data)
-    except TypeError as exc:
-        missing = sorted(f.name for f in fields(kind) if f.name not in data)
-        raise SpecError(f"{where} is missing key(s): {', '.join(missing)}") from exc
     except SpecError as exc:
         message = str(exc)
         prefix = kind.__name__.lower()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 import pandas as pd
 
 from scalesearch import paper
 from scalesearch.baselines import Baseline, SpecBaseline, resolve_baseline
-from scalesearch.cli.output import add_output_arguments, emit
+from scalesearch.cli.output import add_output_arguments, emit, finite_number
 from scalesearch.errors import UserError
 from scalesearch.family import PAPER_COEFFICIENTS, cost_row, family_table
 from scalesearch.scaling import Multipliers, check_coefficient, check_phi, compound
@@ -35,16 +34,6 @@ def parse_phis(text: str) -> list[float]:
     return [check_phi(v) for v in values]
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
 def _add_model_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL",
                         help="a zoo name (see `scalesearch models`), a spec .json file, or module:function")
@@ -54,9 +43,9 @@ def _add_model_argument(parser: argparse.ArgumentParser) -> None:
 
 def _add_coefficient_arguments(parser: argparse.ArgumentParser) -> None:
     alpha, beta, gamma = PAPER_COEFFICIENTS
-    parser.add_argument("--alpha", type=_number, default=alpha, help=f"depth coefficient α (default {alpha})")
-    parser.add_argument("--beta", type=_number, default=beta, help=f"width coefficient β (default {beta})")
-    parser.add_argument("--gamma", type=_number, default=gamma, help=f"resolution coefficient γ (default {gamma})")
+    parser.add_argument("--alpha", type=finite_number, default=alpha, help=f"depth coefficient α (default {alpha})")
+    parser.add_argument("--beta", type=finite_number, default=beta, help=f"width coefficient β (default {beta})")
+    parser.add_argument("--gamma", type=finite_number, default=gamma, help=f"resolution coefficient γ (default {gamma})")
 
 
 def _coefficients(args: argparse.Namespace) -> tuple[float, float, float]:
@@ -129,10 +118,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                                 description="Count params, MACs (the paper's FLOPS: conv and linear "
                                             "multiply-adds) and conv activations of a model, optionally scaled.")
     _add_model_argument(flops)
-    flops.add_argument("--phi", type=_number, help="compound coefficient φ (uses --alpha/--beta/--gamma)")
-    flops.add_argument("--d", type=_number, help="depth multiplier")
-    flops.add_argument("--w", type=_number, help="width multiplier")
-    flops.add_argument("--r", type=_number, help="resolution multiplier")
+    flops.add_argument("--phi", type=finite_number, help="compound coefficient φ (uses --alpha/--beta/--gamma)")
+    flops.add_argument("--d", type=finite_number, help="depth multiplier")
+    flops.add_argument("--w", type=finite_number, help="width multiplier")
+    flops.add_argument("--r", type=finite_number, help="resolution multiplier")
     _add_coefficient_arguments(flops)
     flops.add_argument("--include-elementwise", action="store_true",
                        help="count BatchNorm, pooling and element-wise ops too (one op per output element)")

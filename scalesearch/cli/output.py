@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import pandas as pd
@@ -26,3 +27,14 @@ def emit(table: pd.DataFrame, args: argparse.Namespace, *, formats: dict[str, st
             if column in shown:
                 shown[column] = shown[column].map(lambda v, s=spec: format(v, s))
         sys.stdout.write(shown.to_string(index=False) + "\n")
+
+
+def finite_number(text: str) -> float:
+    """argparse type: a finite float."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value

@@ -64,24 +64,25 @@ class DeviceBatches:
                 align_corners=False, antialias=self.resolution < size,
             )
         if augment:
-            pixels = self._random_crop(pixels, max(1, self.resolution // 8))
-            if self.flip:
-                pixels = self._random_flip(pixels)
+            pixels = self._shift_and_flip(pixels)
         pixels = pixels * self._scale + self._shift
         return pixels.contiguous(memory_format=self.memory_format)
 
-    def _random_crop(self, pixels: torch.Tensor, pad: int) -> torch.Tensor:
-        """Each image shifted by up to `pad` pixels each way, the uncovered border zero (black)."""
-        count, _, height, width = pixels.shape
+    def _shift_and_flip(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Random crop of the zero-padded (black-bordered) images, mirrored at random when allowed.
+
+        Both are one gather: each output pixel reads a source row and column of the padded image.
+        """
+        count, channels, height, width = pixels.shape
+        pad = max(1, height // 8)
         device = pixels.device
         padded = F.pad(pixels, (pad, pad, pad, pad))
-        offsets = torch.randint(0, 2 * pad + 1, (2, count, 1), device=device, generator=self.generator)
-        rows = offsets[0] + torch.arange(height, device=device)
-        cols = offsets[1] + torch.arange(width, device=device)
-        batch = torch.arange(count, device=device).view(count, 1, 1)
-        # Advanced indices around a slice put their dims first: (N, H, W, C); permute back to NCHW.
-        return padded[batch, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-
-    def _random_flip(self, pixels: torch.Tensor) -> torch.Tensor:
-        flip = torch.rand(len(pixels), device=pixels.device, generator=self.generator) < 0.5
-        return torch.where(flip.view(-1, 1, 1, 1), pixels.flip(-1), pixels)
+        offsets = torch.randint(0, 2 * pad + 1, (2, count, 1, 1), device=device, generator=self.generator)
+        cols = torch.arange(width, device=device).view(1, 1, width)
+        if self.flip:
+            mirror = torch.rand(count, 1, 1, device=device, generator=self.generator) < 0.5
+            cols = torch.where(mirror, width - 1 - cols, cols)
+        rows = offsets[0] + torch.arange(height, device=device).view(1, height, 1)
+        source = (rows * (width + 2 * pad) + offsets[1] + cols).view(count, 1, height * width)
+        gathered = padded.flatten(2).gather(2, source.expand(count, channels, height * width))
+        return gathered.view(count, channels, height, width)

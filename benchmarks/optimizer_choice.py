@@ -1,0 +1,102 @@
+"""Which optimizer recipe scores best in an epoch or two? Prints the Markdown rows of optimizer_choice.md.
+
+Each trial trains a freshly initialised torchvision model (same init for every trial of a
+model) on fashion-mnist-mini with scalesearch's trainer and reports held-out top-1.
+Candidate recipes are registered as extra optimizer presets for the duration of the script.
+
+    python benchmarks/optimizer_choice.py                 # every trial (~15 min on 2 CPU cores)
+    python benchmarks/optimizer_choice.py --only b0-1ep   # one group
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import replace
+
+import torch
+import torchvision
+from torch import nn
+
+from scalesearch.data import load_dataset
+from scalesearch.train import TrainConfig, train_proxy
+from scalesearch.training.optimizers import PRESETS, Preset, cosine, sgd_nesterov
+
+
+def adamw(groups: list[dict], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW with torch's default betas."""
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+
+
+CANDIDATES = {
+    "sgd-nesterov-cosine": Preset(lr_per_256=0.4, weight_decay=5e-5, make=sgd_nesterov, decay=cosine),
+    "adamw-cosine": Preset(lr_per_256=2e-3, weight_decay=0.05, make=adamw, decay=cosine),
+    "rmsprop-paper": PRESETS["paper"],
+    "rmsprop-paper-bn0.1": replace(PRESETS["paper"], bn_momentum=0.1),
+}
+
+MODELS = {
+    "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(num_classes=10),
+    "mobilenet_v3_small": lambda: torchvision.models.mobilenet_v3_small(num_classes=10),
+}
+
+# group -> (model, recipe, lr per 256 images, epochs, batch size)
+TRIALS: dict[str, list[tuple[str, str, float, float, int]]] = {
+    "b0-1ep": [
+        ("efficientnet_b0", "sgd-nesterov-cosine", 0.2, 1, 128),
+        ("efficientnet_b0", "sgd-nesterov-cosine", 0.4, 1, 128),
+        ("efficientnet_b0", "sgd-nesterov-cosine", 0.8, 1, 128),
+        ("efficientnet_b0", "adamw-cosine", 1e-3, 1, 128),
+        ("efficientnet_b0", "adamw-cosine", 4e-3, 1, 128),
+        ("efficientnet_b0", "rmsprop-paper", 0.016, 1, 128),
+        ("efficientnet_b0", "rmsprop-paper-bn0.1", 0.016, 1, 128),
+    ],
+    "b0-2ep": [
+        ("efficientnet_b0", "sgd-nesterov-cosine", 0.4, 2, 128),
+        ("efficientnet_b0", "sgd-nesterov-cosine", 0.4, 2, 256),
+        ("efficientnet_b0", "adamw-cosine", 4e-3, 2, 128),
+        ("efficientnet_b0", "rmsprop-paper-bn0.1", 0.016, 2, 128),
+    ],
+    "small-2ep": [
+        ("mobilenet_v3_small", "sgd-nesterov-cosine", 0.4, 2, 128),
+        ("mobilenet_v3_small", "adamw-cosine", 4e-3, 2, 128),
+        ("mobilenet_v3_small", "rmsprop-paper", 0.016, 2, 128),
+        ("mobilenet_v3_small", "rmsprop-paper-bn0.1", 0.016, 2, 128),
+    ],
+}
+
+
+def fresh_model(name: str) -> nn.Module:
+    """`name` initialised from seed 0, so every recipe starts from the same weights."""
+    torch.manual_seed(0)
+    return MODELS[name]()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(TRIALS), action="append", help="run only these groups")
+    parser.add_argument("--resolution", type=int, default=32)
+    args = parser.parse_args()
+    PRESETS.update(CANDIDATES)
+    data = load_dataset("fashion-mnist-mini")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.resolution} px, "
+          f"{len(data.train_labels)} train / {len(data.test_labels)} test images")
+    print("| model | optimizer | lr (per 256) | lr | batch | epochs | top-1 | wall s | load |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for group in args.only or list(TRIALS):
+        for model_name, recipe, lr_per_256, epochs, batch in TRIALS[group]:
+            config = TrainConfig(
+                epochs=epochs, batch_size=batch, optimizer=recipe, lr=lr_per_256 * batch / 256,
+                device="cpu", progress=False,
+            )
+            started = time.perf_counter()
+            result = train_proxy(fresh_model(model_name), data, args.resolution, config)
+            wall = time.perf_counter() - started
+            top1 = f"{result.top1:.3f}" if result.status == "ok" else result.status
+            print(f"| {model_name} | {recipe} | {lr_per_256:g} | {config.lr:g} | {batch} | {epochs:g} | {top1} "
+                  f"| {wall:.0f} | {os.getloadavg()[0]:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""The proxy trainer: learning, determinism, budgets, pruning, divergence, presets, batches and CLI options."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from scalesearch.cli.train_options import add_training_arguments, training_config
+from scalesearch.data import ImageDataset, load_dataset
+from scalesearch.data.dataset import make_dataset
+from scalesearch.errors import UserError
+from scalesearch.train import TrainConfig, TrainResult, train_proxy
+from scalesearch.training.batches import DeviceBatches
+from scalesearch.training.config import plan_budget
+from scalesearch.training.optimizers import build_optimizer
+
+RESOLUTION = 16
+QUICK = TrainConfig(epochs=3, batch_size=32, device="cpu", progress=False)
+
+
+def tiny_net(num_classes: int = 10, seed: int = 0) -> nn.Module:
+    """Three conv blocks, about 15k parameters."""
+    torch.manual_seed(seed)
+
+    def block(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+    return nn.Sequential(
+        *block(3, 16), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2), *block(32, 32),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, num_classes),
+    )
+
+
+class NaNNet(nn.Module):
+    """Logits that are NaN from the first step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = nn.Linear(3, 10)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(images.mean(dim=(2, 3))) * math.nan
+
+
+@pytest.fixture(scope="module")
+def data() -> ImageDataset:
+    return load_dataset("fashion-mnist-mini").subset(train=1000, test=500)
+
+
+@pytest.fixture(scope="module")
+def small() -> ImageDataset:
+    return load_dataset("fashion-mnist-mini").subset(train=256, test=128)
+
+
+@pytest.fixture(scope="module")
+def trained(data: ImageDataset) -> tuple[TrainResult, nn.Module]:
+    model = tiny_net()
+    return train_proxy(model, data, RESOLUTION, QUICK), model
+
+
+def test_tiny_net_learns_well_above_chance(trained: tuple[TrainResult, nn.Module]) -> None:
+    result, _ = trained
+    assert result.status == "ok" and result.message == ""
+    assert result.top1 >= 0.6  # chance is 0.1; measured 0.70
+    assert result.top5 is not None and result.top5 >= max(result.top1, 0.9)
+    assert len(result.history) == 3 and result.history[-1] == result.top1
+    assert result.epochs_completed == 3.0
+    assert result.images_per_second > 0 and result.wall_seconds > 0
+
+
+def test_same_seed_repeats_exactly_and_another_seed_differs(
+    data: ImageDataset, trained: tuple[TrainResult, nn.Module]
+) -> None:
+    first, first_model = trained
+    again_model = tiny_net()
+    again = train_proxy(again_model, data, RESOLUTION, QUICK)
+    assert again.history == first.history and again.top1 == first.top1
+    assert all(torch.equal(a, b) for a, b in zip(first_model.state_dict().values(), again_model.state_dict().values()))
+    other_model = tiny_net()
+    other = train_proxy(other_model, data, RESOLUTION, replace(QUICK, seed=1))
+    assert other.status == "ok"
+    assert not torch.equal(first_model[0].weight, other_model[0].weight)
+
+
+def test_on_epoch_sees_each_epoch_and_true_prunes(small: ImageDataset) -> None:
+    calls: list[tuple[int, float]] = []
+
+    def report(epoch: int, top1: float) -> bool:
+        calls.append((epoch, top1))
+        return epoch == 1
+
+    result = train_proxy(tiny_net(), small, RESOLUTION, QUICK, on_epoch=report)
+    assert result.status == "pruned" and "epoch 1" in result.message
+    assert result.epochs_completed == 2.0 < QUICK.epochs
+    assert calls == list(enumerate(result.history)) and len(calls) == 2
+    assert result.top1 == result.history[-1]
+
+
+def test_nan_loss_ends_as_diverged_without_raising(data: ImageDataset) -> None:
+    result = train_proxy(NaNNet(), data, RESOLUTION, QUICK)
+    assert result.status == "diverged" and "nan" in result.message
+    assert result.top1 == 0.0 and result.top5 == 0.0
+    # the loss is read every 10 steps: the run stops there, a third into its first epoch of 31 steps
+    assert result.history == () and result.epochs_completed == 10 / 31
+
+
+def test_huge_learning_rate_diverges(small: ImageDataset) -> None:
+    result = train_proxy(tiny_net(), small, RESOLUTION, replace(QUICK, lr=1e12))
+    assert result.status == "diverged"
+
+
+def test_top5_only_with_ten_classes(small: ImageDataset) -> None:
+    keep_train, keep_test = small.train_labels < 4, small.test_labels < 4
+    four = make_dataset(
+        "four-classes", small.train_images[keep_train], small.train_labels[keep_train],
+        small.test_images[keep_test], small.test_labels[keep_test], small.classes[:4], True,
+    )
+    result = train_proxy(tiny_net(num_classes=4), four, RESOLUTION, TrainConfig(epochs=1, batch_size=32, progress=False))
+    assert result.status == "ok" and result.top5 is None and 0.0 <= result.top1 <= 1.0
+
+
+def test_fractional_epochs_end_with_a_partial_evaluated_epoch(small: ImageDataset) -> None:
+    # 256 images / batch 32 = 8 steps an epoch; 1.5 epochs = 12 steps
+    result = train_proxy(tiny_net(), small, RESOLUTION, TrainConfig(epochs=1.5, batch_size=32, progress=False))
+    assert result.epochs_completed == 1.5 and len(result.history) == 2
+
+
+def test_image_budget_overrides_epochs(small: ImageDataset) -> None:
+    config = TrainConfig(epochs=5, images=64, batch_size=32, progress=False)
+    result = train_proxy(tiny_net(), small, RESOLUTION, config)
+    assert result.epochs_completed == 0.25 and len(result.history) == 1
+
+
+def test_budget_plan() -> None:
+    budget = plan_budget(TrainConfig(epochs=2.5, batch_size=100, warmup_epochs=0.5), 1050)
+    assert (budget.steps_per_epoch, budget.total_steps, budget.warmup_steps) == (10, 25, 5)
+    assert budget.epoch_lengths() == [10, 10, 5]
+    assert plan_budget(TrainConfig(epochs=0.01, batch_size=100, warmup_epochs=3), 1000).total_steps == 1
+    assert plan_budget(TrainConfig(epochs=1, batch_size=100, warmup_epochs=3), 1000).warmup_steps == 5
+
+
+@pytest.mark.parametrize(
+    ("resolution", "config", "complaint"),
+    [
+        (16, TrainConfig(batch_size=257), "larger than"),
+        (16, TrainConfig(batch_size=0), "batch size"),
+        (0, TrainConfig(), "resolution"),
+        (16, TrainConfig(optimizer="adamw"), "unknown optimizer"),
+        (16, TrainConfig(epochs=0), "epoch budget"),
+        (16, TrainConfig(epochs=-1.0), "epoch budget"),
+        (16, TrainConfig(epochs=math.nan), "epoch budget"),
+        (16, TrainConfig(images=0), "image budget"),
+        (16, TrainConfig(lr=-0.1), "learning rate"),
+        (16, TrainConfig(label_smoothing=1.0), "label smoothing"),
+        (16, TrainConfig(device="gpu"), "device"),
+    ],
+)
+def test_bad_input_raises_user_error(small: ImageDataset, resolution: int, config: TrainConfig, complaint: str) -> None:
+    with pytest.raises(UserError, match=complaint):
+        train_proxy(tiny_net(), small, resolution, replace(config, progress=False))
+
+
+def test_paper_preset_is_rmsprop_with_the_papers_settings() -> None:
+    model = tiny_net()
+    config = TrainConfig(optimizer="paper", batch_size=512, epochs=2, warmup_epochs=0.5)
+    budget = plan_budget(config, 512 * 10)
+    optimizer, scheduler = build_optimizer(model, config, budget)
+    assert isinstance(optimizer, torch.optim.RMSprop)
+    decayed, plain = optimizer.param_groups
+    for group in (decayed, plain):
+        assert (group["alpha"], group["momentum"], group["eps"]) == (0.9, 0.9, 1e-3)
+        assert group["initial_lr"] == pytest.approx(0.016 * 512 / 256)
+    assert decayed["weight_decay"] == 1e-5 and plain["weight_decay"] == 0.0
+    assert all(p.ndim >= 2 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
+    assert {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)} == {0.01}
+    factors = [scheduler.lr_lambdas[0](step) for step in range(budget.total_steps)]
+    assert factors[0] < factors[4] == 5 / 6  # 5 warmup steps
+    assert factors[5] == 1.0
+    # the paper's 350 epochs of decay 0.97 each 2.4 epochs, compressed into the short run
+    assert factors[-1] == pytest.approx(0.97 ** (350 / 2.4 * 14 / 15))
+
+
+def test_short_preset_keeps_bn_momentum_and_ends_near_zero() -> None:
+    model = tiny_net()
+    config = TrainConfig(batch_size=64)
+    budget = plan_budget(config, 64 * 20)
+    optimizer, scheduler = build_optimizer(model, config, budget)
+    assert {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)} == {0.1}
+    assert scheduler.lr_lambdas[0](budget.total_steps - 1) < 0.01
+    assert optimizer.param_groups[0]["initial_lr"] > 0
+
+
+def test_batches_are_resized_normalised_and_augmented_by_shift_or_mirror(small: ImageDataset) -> None:
+    generator = torch.Generator().manual_seed(0)
+    batches = DeviceBatches(small, 20, torch.device("cpu"), generator)
+    images, labels = next(batches.train_batches(1, 64))
+    assert images.shape == (64, 3, 20, 20) and labels.shape == (64,)
+    assert images.is_contiguous(memory_format=torch.channels_last)
+    test_images, _ = next(batches.test_batches(500))
+    assert test_images.shape == (128, 3, 20, 20)
+    assert abs(test_images.mean().item()) < 0.2 and abs(test_images.std().item() - 1) < 0.2
+
+    pixels = small.train_images[:32].float()
+    moved = batches._shift_and_flip(F.interpolate(pixels, size=(20, 20), mode="bilinear"))
+    padded = F.pad(F.interpolate(pixels, size=(20, 20), mode="bilinear"), (2, 2, 2, 2))
+    windows = padded.unfold(2, 20, 1).unfold(3, 20, 1).permute(0, 2, 3, 1, 4, 5)  # (N, 5, 5, C, 20, 20)
+    mirrored = 0
+    for index, image in enumerate(moved):
+        candidates = windows[index].reshape(-1, 3, 20, 20)
+        plain = [torch.equal(image, c) for c in candidates]
+        flipped = [torch.equal(image, c.flip(-1)) for c in candidates]
+        assert any(plain) or any(flipped)
+        mirrored += any(flipped) and not any(plain)
+    assert 0 < mirrored < 32
+
+
+def test_training_config_maps_cli_arguments() -> None:
+    parser = argparse.ArgumentParser()
+    add_training_arguments(parser, default_epochs=0.5)
+    assert training_config(parser.parse_args([])) == TrainConfig(epochs=0.5)
+    args = parser.parse_args([
+        "--epochs", "3", "--images", "5000", "--batch-size", "64", "--optimizer", "paper", "--lr", "0.01",
+        "--weight-decay", "0.001", "--label-smoothing", "0", "--seed", "7", "--device", "cpu",
+        "--compile", "--no-augment", "--quiet",
+    ])
+    assert training_config(args) == TrainConfig(
+        epochs=3.0, images=5000, batch_size=64, optimizer="paper", lr=0.01, weight_decay=0.001,
+        label_smoothing=0.0, seed=7, device="cpu", compile=True, augment=False, progress=False,
+    )
+    plain = argparse.ArgumentParser()
+    add_training_arguments(plain)
+    assert plain.parse_args([]).epochs == TrainConfig().epochs
+    with pytest.raises(SystemExit):
+        plain.parse_args(["--optimizer", "adam"])
