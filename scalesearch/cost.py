@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,7 +21,7 @@ import torch
 # fvcore imports a helper that calls the deprecated torch.jit.script; the warning says nothing to users.
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
 
-from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis  # noqa: E402
+from fvcore.nn import FlopCountAnalysis  # noqa: E402
 from fvcore.nn.jit_handles import conv_flop_jit, elementwise_flop_counter, get_shape, linear_flop_jit  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -36,7 +37,8 @@ _ELEMENTWISE_OPS = ("aten::add", "aten::add_", "aten::mul", "aten::mul_", "aten:
                     "aten::sigmoid", "aten::sigmoid_", "aten::silu", "aten::silu_", "aten::relu", "aten::relu_",
                     "aten::hardtanh", "aten::hardtanh_", "aten::hardswish", "aten::hardswish_",
                     "aten::max_pool2d", "aten::mean")
-_LINEAR_OUTPUT_OPS = ("aten::addmm", "aten::bmm", "aten::einsum", "aten::matmul", "aten::linear")
+# Conv output elements are counted in the same trace as the MACs, under a key of their own.
+_ACTIVATIONS = "conv activations"
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,9 @@ def _bias_adds(bias: torch._C.Value, output: torch._C.Value) -> int:
     return 0 if bias.type().kind() == "NoneType" else math.prod(get_shape(output))
 
 
-def _conv_with_bias(inputs: list, outputs: list) -> int:
-    return conv_flop_jit(inputs, outputs)["conv"] + _bias_adds(inputs[2], outputs[0])
+def _conv_with_bias(inputs: list, outputs: list) -> Counter:
+    return Counter({"conv": conv_flop_jit(inputs, outputs)["conv"] + _bias_adds(inputs[2], outputs[0]),
+                    _ACTIVATIONS: math.prod(get_shape(outputs[0]))})
 
 
 def _linear_with_bias(inputs: list, outputs: list) -> int:
@@ -79,11 +82,10 @@ def count_cost(model: nn.Module, resolution: int, *, in_channels: int = 3,
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     try:
         with torch.no_grad():
-            flops = FlopCountAnalysis(model, image).set_op_handle(**_flop_handles(include_elementwise))
-            flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-            acts = ActivationCountAnalysis(model, image).set_op_handle(**{op: _ZERO for op in _LINEAR_OUTPUT_OPS})
-            acts.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-            macs, activations = int(flops.total()), int(acts.total())
+            counts = FlopCountAnalysis(model, image).set_op_handle(**_flop_handles(include_elementwise))
+            counts.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            activations = int(counts.by_operator()[_ACTIVATIONS])
+            macs = int(counts.total()) - activations
     finally:
         model.train(was_training)
     return Cost(macs=macs, params=sum(p.numel() for p in model.parameters()), activations=activations)

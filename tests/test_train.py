@@ -88,6 +88,14 @@ def test_same_seed_repeats_exactly_and_another_seed_differs(
     assert not torch.equal(first_model[0].weight, other_model[0].weight)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_run_with_bf16_autocast_learns(data: ImageDataset) -> None:
+    model = tiny_net()
+    result = train_proxy(model, data, RESOLUTION, replace(QUICK, device="cuda"))
+    assert result.status == "ok" and result.top1 >= 0.6
+    assert next(model.parameters()).is_cuda
+
+
 def test_on_epoch_sees_each_epoch_and_true_prunes(small: ImageDataset) -> None:
     calls: list[tuple[int, float]] = []
 
@@ -186,8 +194,11 @@ def test_paper_preset_is_rmsprop_with_the_papers_settings() -> None:
     assert factors[-1] == pytest.approx(0.97 ** (350 / 2.4 * 14 / 15))
 
 
-def test_short_preset_keeps_bn_momentum_and_ends_near_zero() -> None:
+def test_short_preset_sets_bn_momentum_and_ends_near_zero() -> None:
     model = tiny_net()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = 0.01
     config = TrainConfig(batch_size=64)
     budget = plan_budget(config, 64 * 20)
     optimizer, scheduler = build_optimizer(model, config, budget)

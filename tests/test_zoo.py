@@ -42,14 +42,16 @@ def test_parameter_count_equals_torchvision(name: str) -> None:
         [tuple(t.shape) for t in theirs.state_dict().values()]
 
 
+@torch.no_grad()
 def _randomize_batchnorm(model: nn.Module, generator: torch.Generator) -> None:
+    """Random running statistics and affine parameters, so that a misplaced BatchNorm shows."""
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             shape = module.running_mean.shape
             module.running_mean.copy_(torch.randn(shape, generator=generator) * 0.2)
             module.running_var.copy_(torch.rand(shape, generator=generator) + 0.5)
-            module.weight.data.copy_(torch.rand(shape, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.randn(shape, generator=generator) * 0.2)
+            module.weight.copy_(torch.rand(shape, generator=generator) + 0.5)
+            module.bias.copy_(torch.randn(shape, generator=generator) * 0.2)
 
 
 @pytest.mark.parametrize("name", ["efficientnet-b0", "mobilenet-v2", "resnet-18", "resnet-50", "mnasnet-b1"])

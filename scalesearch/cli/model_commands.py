@@ -66,7 +66,17 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _multipliers(args: argparse.Namespace) -> Multipliers:
+def add_scaling_arguments(parser: argparse.ArgumentParser) -> None:
+    """--phi (with --alpha/--beta/--gamma) or --d/--w/--r."""
+    parser.add_argument("--phi", type=finite_number, help="compound coefficient φ (uses --alpha/--beta/--gamma)")
+    parser.add_argument("--d", type=finite_number, help="depth multiplier")
+    parser.add_argument("--w", type=finite_number, help="width multiplier")
+    parser.add_argument("--r", type=finite_number, help="resolution multiplier")
+    _add_coefficient_arguments(parser)
+
+
+def multipliers_from_args(args: argparse.Namespace) -> Multipliers:
+    """The (d, w, r) that the scaling arguments describe."""
     if args.phi is not None:
         if any(v is not None for v in (args.d, args.w, args.r)):
             raise UserError("give either --phi or --d/--w/--r, not both")
@@ -76,7 +86,7 @@ def _multipliers(args: argparse.Namespace) -> Multipliers:
 
 def _flops(args: argparse.Namespace) -> int:
     baseline = resolve_baseline(args.model, args.resolution)
-    multipliers = _multipliers(args)
+    multipliers = multipliers_from_args(args)
     row = {"model": baseline.name, **cost_row(baseline, multipliers, args.include_elementwise)}
     emit(pd.DataFrame([row]), args, formats=_COUNT_FORMATS)
     return 0
@@ -118,11 +128,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                 description="Count params, MACs (the paper's FLOPS: conv and linear "
                                             "multiply-adds) and conv activations of a model, optionally scaled.")
     _add_model_argument(flops)
-    flops.add_argument("--phi", type=finite_number, help="compound coefficient φ (uses --alpha/--beta/--gamma)")
-    flops.add_argument("--d", type=finite_number, help="depth multiplier")
-    flops.add_argument("--w", type=finite_number, help="width multiplier")
-    flops.add_argument("--r", type=finite_number, help="resolution multiplier")
-    _add_coefficient_arguments(flops)
+    add_scaling_arguments(flops)
     flops.add_argument("--include-elementwise", action="store_true",
                        help="count BatchNorm, pooling and element-wise ops too (one op per output element)")
     add_output_arguments(flops)

@@ -54,7 +54,7 @@ def paper_decay(progress: float) -> float:
 
 
 PRESETS: dict[str, Preset] = {
-    "short": Preset(lr_per_256=0.4, weight_decay=5e-5, make=sgd_nesterov, decay=cosine),
+    "short": Preset(lr_per_256=0.4, weight_decay=5e-5, make=sgd_nesterov, decay=cosine, bn_momentum=0.1),
     "paper": Preset(lr_per_256=0.016, weight_decay=1e-5, make=rmsprop, decay=paper_decay, bn_momentum=0.01),
 }
 
