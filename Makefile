@@ -15,7 +15,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
 demo: install
-	$(BIN)/scalesearch scale efficientnet-b0 --phi 0..7
+	$(BIN)/scalesearch grid --phi 1
 
 test: install-test
 	$(BIN)/python -m pytest

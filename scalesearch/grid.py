@@ -64,7 +64,7 @@ def candidate_grid(space: GridSpace) -> tuple[list[Candidate], int]:
     if not kept:
         nearest = min(abs(c.product - space.target) for c in points)
         raise UserError(f"no grid point has α·β²·γ² within {space.target:g} ± {space.tol:g} "
-                        f"(the nearest is {nearest:.3f} away); try --tol {math.ceil(nearest * 100) / 100:g} "
+                        f"(the nearest is {nearest:.3f} away); try --tol {math.ceil((nearest - 1e-9) * 100) / 100:g} "
                         f"or a finer --step")
     return kept, len(points)
 

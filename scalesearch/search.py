@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
@@ -51,16 +51,34 @@ def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
+class _CandidateGridSampler(optuna.samplers.GridSampler):
+    """Optuna's GridSampler, whose stop rule skips enqueued trials.
+
+    Its `after_trial` reads the finished trial's grid id, which enqueued trials (follow-up
+    passes, the retry of an interrupted candidate) do not have: a KeyError as soon as one
+    grid point is left unvisited. Enqueued trials are run by count and need no stop rule.
+    """
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        if "grid_id" in study._storage.get_trial_system_attrs(trial._trial_id):
+            super().after_trial(study, trial, state, values)
+
+
 def grid_sampler(job: SearchJob) -> optuna.samplers.GridSampler:
-    return optuna.samplers.GridSampler({"candidate": list(range(len(job.candidates)))}, seed=0)
+    return _CandidateGridSampler({"candidate": list(range(len(job.candidates)))}, seed=0)
 
 
 def _claimed_elsewhere(study: optuna.Study, number: int, index: int) -> int | None:
-    """The number of another trial that has a result for, or is running, candidate `index`."""
+    """The number of another trial that has a result for candidate `index`, or runs it and began first.
+
+    Only an earlier running trial wins: two trials that pick the same candidate at once
+    would otherwise each yield to the other, and nobody would train it.
+    """
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
                                                           TrialState.RUNNING)):
         if trial.number != number and candidate_of(trial) == index and \
-                (is_result(trial) or trial.state == TrialState.RUNNING):
+                (is_result(trial) or (trial.state == TrialState.RUNNING and trial.number < number)):
             return trial.number
     return None
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 import pandas as pd
+from sqlalchemy import Engine, event
 from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
@@ -36,11 +37,37 @@ def open_storage(url: str) -> RDBStorage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=20, grace_period=90,
-                              heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=2))
+            storage = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=20, grace_period=90,
+                                 heartbeat_stale_trial_callback=_RetryCallback(max_retry=2))
     except Exception as exc:  # SQLAlchemy and drivers raise many kinds; the user needs the reason
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"cannot open storage {_redact(url)}: {reason}") from None
+    if scheme == "sqlite":
+        _lock_sqlite_transactions(storage.engine)
+    return storage
+
+
+# Renamed in Optuna 4.9, which deprecates the old name with a FutureWarning on every run.
+_RetryCallback = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", RetryFailedTrialCallback)
+
+
+def _lock_sqlite_transactions(engine: Engine) -> None:
+    """Make every SQLite transaction take the write lock when it begins (BEGIN IMMEDIATE).
+
+    pysqlite only begins a transaction at the first write, so Optuna's pop of a waiting
+    trial (read WAITING, then write RUNNING) is not atomic: two worker processes can pop,
+    and train, the same enqueued trial. Locking at BEGIN serializes those read-then-writes.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:  # noqa: ANN001
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners existed
 
 
 def _redact(url: str) -> str:

@@ -32,6 +32,9 @@ DEFAULT_TRAIN_IMAGES = 2000
 DEFAULT_TEST_IMAGES = 1000
 DEFAULT_EPOCHS = 2.0
 DEFAULT_PROXY_RESOLUTION = 32
+DEFAULT_ALPHA_RANGE = (1.0, 1.4)  # the full grid of the best-known public example: 1,2 / 1,1.5 / 1,1.5
+DEFAULT_BETA_RANGE = (1.0, 1.2)
+DEFAULT_GAMMA_RANGE = (1.0, 1.2)
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -166,9 +169,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                                                        "224 for a factory)")
     parser.add_argument("--phi", type=finite_number, default=1.0, help="compound coefficient of the search (default 1)")
     grid = parser.add_argument_group("grid")
-    grid.add_argument("--alpha-range", type=_range, default=(1.0, 2.0), metavar="LOW,HIGH", help="(default 1,2)")
-    grid.add_argument("--beta-range", type=_range, default=(1.0, 1.5), metavar="LOW,HIGH", help="(default 1,1.5)")
-    grid.add_argument("--gamma-range", type=_range, default=(1.0, 1.5), metavar="LOW,HIGH", help="(default 1,1.5)")
+    for name, default in (("alpha", DEFAULT_ALPHA_RANGE), ("beta", DEFAULT_BETA_RANGE), ("gamma", DEFAULT_GAMMA_RANGE)):
+        grid.add_argument(f"--{name}-range", type=_range, default=default, metavar="LOW,HIGH",
+                          help=f"range of {name} (default {default[0]:g},{default[1]:g}; the full grid: 1,"
+                               f"{2 if name == 'alpha' else 1.5:g})")
     grid.add_argument("--step", type=finite_number, default=0.05, help="grid step (default 0.05)")
     grid.add_argument("--product", type=finite_number, default=2.0, help="target α·β²·γ² (default 2)")
     grid.add_argument("--tol", type=finite_number, default=0.1, help="keep |α·β²·γ² − product| <= tol (default 0.1)")
