@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+import torch
 
 from scalesearch.baselines import Baseline
 from scalesearch.data import ImageDataset
@@ -101,6 +102,7 @@ def train_candidate(baseline: Baseline, record: dict, scoring: Scoring, data: Im
     accuracies, status = [], "ok"
     multipliers = compound(record["alpha"], record["beta"], record["gamma"], scoring.phi)
     for index, seed in enumerate(seeds):
+        torch.manual_seed(seed)  # initial weights from the seed alone, not from whatever trained before
         model = baseline.build(multipliers, data.num_classes)
         result = train_proxy(model, data, record["proxy_resolution"], replace(config, seed=seed),
                              on_epoch if index == 0 else None)

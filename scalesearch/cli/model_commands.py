@@ -34,7 +34,8 @@ def parse_phis(text: str) -> list[float]:
     return [check_phi(v) for v in values]
 
 
-def _add_model_argument(parser: argparse.ArgumentParser) -> None:
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """MODEL (zoo name, spec .json or module:function) and --resolution."""
     parser.add_argument("model", metavar="MODEL",
                         help="a zoo name (see `scalesearch models`), a spec .json file, or module:function")
     parser.add_argument("--resolution", type=int, help="base input resolution (default: the model's own; 224 "
@@ -127,7 +128,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     flops = commands.add_parser("flops", help="params, MACs and activations of a (scaled) model",
                                 description="Count params, MACs (the paper's FLOPS: conv and linear "
                                             "multiply-adds) and conv activations of a model, optionally scaled.")
-    _add_model_argument(flops)
+    add_model_argument(flops)
     add_scaling_arguments(flops)
     flops.add_argument("--include-elementwise", action="store_true",
                        help="count BatchNorm, pooling and element-wise ops too (one op per output element)")
@@ -137,7 +138,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     scale = commands.add_parser("scale", help="the compound-scaled family of a model",
                                 description="Scale a model with d=α^φ, w=β^φ, r=γ^φ for each φ and print "
                                             "params, MACs and the MACs ratio next to the ideal (α·β²·γ²)^φ.")
-    _add_model_argument(scale)
+    add_model_argument(scale)
     _add_coefficient_arguments(scale)
     scale.add_argument("--phi", default="0..7", help="φ values: 0..7, 0,0.5,1 or one number (default 0..7)")
     add_output_arguments(scale)

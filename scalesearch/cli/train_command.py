@@ -8,7 +8,7 @@ import pandas as pd
 
 from scalesearch.baselines import resolve_baseline
 from scalesearch.cli.data_options import add_data_arguments, dataset_from_args
-from scalesearch.cli.model_commands import add_scaling_arguments, multipliers_from_args
+from scalesearch.cli.model_commands import add_model_argument, add_scaling_arguments, multipliers_from_args
 from scalesearch.cli.output import add_output_arguments, emit
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.train import train_proxy
@@ -41,8 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("train", help="one proxy training of a (scaled) model",
                                  description="Train a model, optionally scaled, for a short budget and print "
                                              "its held-out accuracy, throughput and wall time.")
-    parser.add_argument("model", metavar="MODEL", help="zoo name, spec .json file, or module:function factory")
-    parser.add_argument("--resolution", type=int, help="nominal base resolution (for a factory; default 224)")
+    add_model_argument(parser)
     add_scaling_arguments(parser)
     parser.add_argument("--proxy-resolution", type=int, default=DEFAULT_PROXY_RESOLUTION,
                         help=f"training resolution before scaling by r (default {DEFAULT_PROXY_RESOLUTION})")
