@@ -80,9 +80,12 @@ class Scoring:
     hard: bool
 
 
-def candidate_record(baseline: Baseline, candidate: Candidate, scoring: Scoring, proxy_resolution: int,
-                     num_classes: int) -> dict:
-    """Everything known about a candidate before training: multipliers, resolutions, cost."""
+def candidate_record(baseline: Baseline, candidate: Candidate, scoring: Scoring, proxy_resolution: int) -> dict:
+    """Everything known about a candidate before training: multipliers, resolutions, cost.
+
+    MACs are those of the nominal network (1000-class head, nominal resolution), comparable
+    with the paper and with T.
+    """
     multipliers = compound(candidate.alpha, candidate.beta, candidate.gamma, scoring.phi)
     resolution = baseline.resolution_for(multipliers)
     cost = baseline.cost(multipliers, resolution)

@@ -88,8 +88,7 @@ def make_objective(job: SearchJob) -> Callable[[optuna.Trial], float]:
 
     def objective(trial: optuna.Trial) -> float:
         index = trial.suggest_categorical("candidate", list(range(len(job.candidates))))
-        record = candidate_record(job.baseline, job.candidates[index], job.scoring, job.proxy_resolution,
-                                  job.data.num_classes)
+        record = candidate_record(job.baseline, job.candidates[index], job.scoring, job.proxy_resolution)
         for key, value in record.items():
             trial.set_user_attr(key, value)
         other = _claimed_elsewhere(trial.study, trial.number, index)

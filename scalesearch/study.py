@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def open_storage(url: str) -> RDBStorage:
         if not folder.is_dir():
             raise UserError(f"storage folder {folder} does not exist")
     engine_kwargs = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own progress and errors say what matters
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -130,8 +129,3 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
         rows.append({"trial": trial.number, "candidate": index, "state": trial.state.name.lower(),
                      **trial.user_attrs})
     return pd.DataFrame(rows)
-
-
-def silence_optuna_logs() -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    logging.getLogger("optuna").setLevel(logging.WARNING)

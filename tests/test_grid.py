@@ -563,7 +563,7 @@ def test_a_candidate_trains_the_same_whatever_ran_before() -> None:
     baseline = SpecBaseline(NetworkSpec.from_dict(TINY_SPEC))
     space_target = 2.0 * baseline.cost(Multipliers()).macs
     scoring = Scoring(1.0, space_target, -0.07, False)
-    record = candidate_record(baseline, Candidate(1.4, 1.0, 1.2), scoring, 16, 10)
+    record = candidate_record(baseline, Candidate(1.4, 1.0, 1.2), scoring, 16)
     data = load_dataset("synthetic").subset(train=200, test=100)
     config = TrainConfig(epochs=1, batch_size=50, device="cpu", progress=False)
     first = train_candidate(baseline, record, scoring, data, config, [3])

@@ -109,20 +109,26 @@ def _grid(args: argparse.Namespace) -> int:
     say(f"grid: {total} points, {len(candidates)} with |α·β²·γ² − {args.product:g}| <= {args.tol:g}; "
         f"T = {scoring.target_macs:,.0f} MACs; {len(candidates) * args.seeds} proxy trainings")
     run_dir = Path(args.runs_dir) / _study_name(args)
-    created = not run_dir.exists()
+    created = _first_missing(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     storage_url = args.storage or default_storage_url(run_dir)
     try:
         open_grid_job(args, storage_url)
     except BaseException:
-        if created:
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
     study = run_search(partial(open_grid_job, args, storage_url), args.workers, args.max_trials, not quiet)
     table = rank_candidates(trials_table(study))
     _write_outputs(table, run_dir, baseline, args)
     _print_summary(table, args, baseline, run_dir, len(candidates))
     return 0
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of `path` that does not exist yet (removed again if the study won't open)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    return missing[-1] if missing else None
 
 
 def _write_outputs(table: pd.DataFrame, run_dir: Path, baseline: Baseline, args: argparse.Namespace) -> None:
