@@ -28,7 +28,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
 from scalesearch.data import ImageDataset, load_dataset
-from scalesearch.train import TrainConfig, resolve_device, train_proxy
+from scalesearch.train import TrainConfig, train_proxy
+from scalesearch.training.device import resolve_device
 
 LABEL_SMOOTHING = 0.1
 
@@ -97,21 +98,29 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
     parser.add_argument("--images", type=int, default=2560, help="training images a round (default 2560)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each, after a warm-up (default 3)")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--resolution", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=256, help="(default 256)")
+    parser.add_argument("--resolution", type=int, default=32, help="training resolution in px (default 32)")
     parser.add_argument("--compile", action="store_true", help="torch.compile our model")
+    parser.add_argument("--no-amp", dest="amp", action="store_false", default=None,
+                        help="ours without bf16 autocast (default: autocast on CUDA only)")
+    parser.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                        help="ours in NCHW instead of channels_last")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     data = load_dataset("fashion-mnist-mini")
-    config = TrainConfig(batch_size=args.batch_size, device=str(device), compile=args.compile, progress=False)
+    config = TrainConfig(
+        batch_size=args.batch_size, device=str(device), compile=args.compile, amp=args.amp,
+        channels_last=args.channels_last, progress=False,
+    )
     contenders = {
         "ref": Reference(data, args.resolution, args.batch_size, device),
         "ours": Ours(data, args.resolution, config, device),
     }
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"efficientnet_b0, {args.resolution} px, batch {args.batch_size}, {args.images} images a round, "
-          f"{args.rounds} rounds; {name}; torch {torch.__version__}; ours compile={args.compile}")
+          f"{args.rounds} rounds; {name}; torch {torch.__version__}; "
+          f"ours: compile={args.compile} amp={args.amp} channels_last={args.channels_last}")
     for contender in contenders.values():
         contender.train(2 * args.batch_size)  # warm-up: allocator, kernels, compilation
     rates: dict[str, list[float]] = {key: [] for key in contenders}

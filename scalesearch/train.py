@@ -12,28 +12,15 @@ from torch import nn
 from tqdm import tqdm
 
 from scalesearch.data import ImageDataset
-from scalesearch.errors import UserError
 from scalesearch.training.batches import DeviceBatches
-from scalesearch.training.config import TrainConfig, TrainResult, plan_budget
+from scalesearch.training.config import TrainConfig, TrainResult, check_config
+from scalesearch.training.device import resolve_device
 from scalesearch.training.evaluate import evaluate
-from scalesearch.training.optimizers import build_optimizer
+from scalesearch.training.optimizers import build_optimizer, get_preset
 
-__all__ = ["TrainConfig", "TrainResult", "train_proxy", "resolve_device"]
+__all__ = ["TrainConfig", "TrainResult", "train_proxy"]
 
 _LOG_EVERY = 10  # steps between loss checks (each one waits for the device)
-
-
-def resolve_device(name: str) -> torch.device:
-    """"auto" is CUDA when available, else CPU; UserError for a malformed or unavailable device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"unknown device {name!r}; use auto, cpu or cuda[:N]") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} requested but CUDA is not available")
-    return device
 
 
 def train_proxy(
@@ -49,32 +36,16 @@ def train_proxy(
     stops the run as "pruned". A non-finite loss stops it as "diverged".
     """
     started = time.perf_counter()
-    if resolution < 1:
-        raise UserError(f"resolution must be at least 1 px, got {resolution}")
-    if config.eval_batch_size < 1:
-        raise UserError(f"eval batch size must be at least 1, got {config.eval_batch_size}")
-    if not 0.0 <= config.label_smoothing < 1.0:
-        raise UserError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
-    budget = plan_budget(config, len(data.train_labels))
+    budget = check_config(config, resolution, len(data.train_labels))
+    preset = get_preset(config.optimizer)
     device = resolve_device(config.device)
     amp = device.type == "cuda" if config.amp is None else config.amp
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-
     model.to(device=device, memory_format=memory_format)
-    optimizer, scheduler = build_optimizer(model, config, budget)
-    forward = torch.compile(model) if config.compile else model
-
-    def step(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss = F.cross_entropy(forward(images), labels, label_smoothing=config.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        return loss.detach().float()
-
+    optimizer, scheduler = build_optimizer(model, preset, config, budget)
+    step = _step_function(model, optimizer, scheduler, config, device.type, amp)
     batches = DeviceBatches(data, resolution, device, generator, config.augment, memory_format)
     with_top5 = data.num_classes >= 10
 
@@ -113,29 +84,55 @@ def train_proxy(
     )
 
 
+def _step_function(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    config: TrainConfig,
+    device_type: str,
+    amp: bool,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """One optimizer step on a batch, returning the (detached, fp32) loss; the model compiled if asked."""
+    forward = torch.compile(model) if config.compile else model
+
+    def step(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
+            loss = F.cross_entropy(forward(images), labels, label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        return loss.detach().float()
+
+    return step
+
+
 def _train_epoch(
     step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
     bar: tqdm,
 ) -> tuple[int, float]:
-    """(steps run, mean loss of the last window); stops early once a window's loss is not finite.
+    """(steps run, mean loss of the last few steps); stops early once that loss is not finite.
 
-    The loss is read back every `_LOG_EVERY` steps only, so the device is rarely waited for.
+    Losses are read back every `_LOG_EVERY` steps only, so the device is rarely waited for.
     """
-    window, size, loss, count = None, 0, math.nan, 0
+    losses: list[torch.Tensor] = []
+    count, loss = 0, math.nan
     for count, (images, labels) in enumerate(batches, 1):
-        value = step(images, labels)
-        window = value if window is None else window + value
-        size += 1
-        if size == _LOG_EVERY:
-            loss = window.item() / size
-            bar.update(size * len(labels))
-            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-            window, size = None, 0
+        losses.append(step(images, labels))
+        if len(losses) == _LOG_EVERY:
+            loss = _read_losses(losses, len(labels), bar)
             if not math.isfinite(loss):
-                return count, loss
-    if size:
-        loss = window.item() / size
-        bar.update(size * len(labels))
-        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+                break
+    if losses:
+        loss = _read_losses(losses, len(labels), bar)
     return count, loss
+
+
+def _read_losses(losses: list[torch.Tensor], batch_size: int, bar: tqdm) -> float:
+    """Mean of `losses` (emptied), shown on the progress bar with the images they cover."""
+    loss = torch.stack(losses).mean().item()
+    bar.update(len(losses) * batch_size)
+    bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+    losses.clear()
+    return loss

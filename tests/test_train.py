@@ -18,10 +18,10 @@ from scalesearch.errors import UserError
 from scalesearch.train import TrainConfig, TrainResult, train_proxy
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.config import plan_budget
-from scalesearch.training.optimizers import build_optimizer
+from scalesearch.training.optimizers import PRESETS, build_optimizer
 
 RESOLUTION = 16
-QUICK = TrainConfig(epochs=3, batch_size=32, device="cpu", progress=False)
+QUICK = TrainConfig(epochs=3, batch_size=32, lr=0.1, device="cpu", progress=False)
 
 
 def tiny_net(num_classes: int = 10, seed: int = 0) -> nn.Module:
@@ -67,7 +67,7 @@ def trained(data: ImageDataset) -> tuple[TrainResult, nn.Module]:
 def test_tiny_net_learns_well_above_chance(trained: tuple[TrainResult, nn.Module]) -> None:
     result, _ = trained
     assert result.status == "ok" and result.message == ""
-    assert result.top1 >= 0.6  # chance is 0.1; measured 0.70
+    assert result.top1 >= 0.6  # chance is 0.1; measured 0.71-0.72 over seeds 0-2
     assert result.top5 is not None and result.top5 >= max(result.top1, 0.9)
     assert len(result.history) == 3 and result.history[-1] == result.top1
     assert result.epochs_completed == 3.0
@@ -165,6 +165,7 @@ def test_budget_plan() -> None:
         (16, TrainConfig(epochs=math.nan), "epoch budget"),
         (16, TrainConfig(images=0), "image budget"),
         (16, TrainConfig(lr=-0.1), "learning rate"),
+        (16, TrainConfig(weight_decay=-1e-4), "weight decay"),
         (16, TrainConfig(label_smoothing=1.0), "label smoothing"),
         (16, TrainConfig(device="gpu"), "device"),
     ],
@@ -178,7 +179,7 @@ def test_paper_preset_is_rmsprop_with_the_papers_settings() -> None:
     model = tiny_net()
     config = TrainConfig(optimizer="paper", batch_size=512, epochs=2, warmup_epochs=0.5)
     budget = plan_budget(config, 512 * 10)
-    optimizer, scheduler = build_optimizer(model, config, budget)
+    optimizer, scheduler = build_optimizer(model, PRESETS["paper"], config, budget)
     assert isinstance(optimizer, torch.optim.RMSprop)
     decayed, plain = optimizer.param_groups
     for group in (decayed, plain):
@@ -201,10 +202,12 @@ def test_short_preset_sets_bn_momentum_and_ends_near_zero() -> None:
             module.momentum = 0.01
     config = TrainConfig(batch_size=64)
     budget = plan_budget(config, 64 * 20)
-    optimizer, scheduler = build_optimizer(model, config, budget)
+    optimizer, scheduler = build_optimizer(model, PRESETS["short"], config, budget)
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.param_groups[0]["nesterov"] and optimizer.param_groups[0]["momentum"] == 0.9
+    assert optimizer.param_groups[0]["initial_lr"] == pytest.approx(0.1 * 64 / 256)
     assert {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)} == {0.1}
     assert scheduler.lr_lambdas[0](budget.total_steps - 1) < 0.01
-    assert optimizer.param_groups[0]["initial_lr"] > 0
 
 
 def test_batches_are_resized_normalised_and_augmented_by_shift_or_mirror(small: ImageDataset) -> None:

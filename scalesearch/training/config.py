@@ -17,9 +17,9 @@ class TrainConfig:
     optimizer preset's defaults; `amp` of None means bf16 autocast on CUDA only.
     """
 
-    epochs: float = 2.0
+    epochs: float = 3.0
     images: int | None = None
-    batch_size: int = 128
+    batch_size: int = 64
     optimizer: str = "short"
     lr: float | None = None
     weight_decay: float | None = None
@@ -32,7 +32,7 @@ class TrainConfig:
     channels_last: bool = True
     amp: bool | None = None
     progress: bool = True
-    eval_batch_size: int = 1024
+    eval_batch_size: int = 256
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,21 @@ class Budget:
         """Steps of each epoch, in order; an evaluation follows each."""
         full, rest = divmod(self.total_steps, self.steps_per_epoch)
         return [self.steps_per_epoch] * full + ([rest] if rest else [])
+
+
+def check_config(config: TrainConfig, resolution: int, train_size: int) -> Budget:
+    """The step budget of a run of `config` at `resolution` px; UserError for settings no run can use."""
+    if resolution < 1:
+        raise UserError(f"resolution must be at least 1 px, got {resolution}")
+    if config.eval_batch_size < 1:
+        raise UserError(f"eval batch size must be at least 1, got {config.eval_batch_size}")
+    if not 0.0 <= config.label_smoothing < 1.0:
+        raise UserError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
+    if config.lr is not None and not (math.isfinite(config.lr) and config.lr > 0):
+        raise UserError(f"learning rate must be positive, got {config.lr}")
+    if config.weight_decay is not None and not (math.isfinite(config.weight_decay) and config.weight_decay >= 0):
+        raise UserError(f"weight decay must not be negative, got {config.weight_decay}")
+    return plan_budget(config, train_size)
 
 
 def plan_budget(config: TrainConfig, train_size: int) -> Budget:
