@@ -37,11 +37,14 @@ def main() -> None:
     pruned = run_grid(args.runs_dir, f"pruned-{args.pruner}", args.pruner, args.extra)
 
     cost_full, cost_pruned = exhaustive["wall_seconds"].sum(), pruned["wall_seconds"].sum()
+    epochs_full, epochs_pruned = exhaustive["epochs_trained"].sum(), pruned["epochs_trained"].sum()
     best = exhaustive.iloc[0]
     key = ["alpha", "beta", "gamma"]
     match = pruned.merge(best[key].to_frame().T.astype(float), on=key)
     survived = bool(len(match)) and match.iloc[0]["state"] == "complete"
     print(f"\ncandidates: {len(exhaustive)}; pruned by {args.pruner}: {(pruned['state'] == 'pruned').sum()}")
+    print(f"epochs trained: exhaustive {epochs_full:g}, pruned {epochs_pruned:g} "
+          f"-> saves {100 * (1 - epochs_pruned / epochs_full):.0f}%")
     print(f"training wall time: exhaustive {cost_full:.0f} s, pruned {cost_pruned:.0f} s "
           f"-> saves {100 * (1 - cost_pruned / cost_full):.0f}%")
     print(f"exhaustive best α={best['alpha']:g} β={best['beta']:g} γ={best['gamma']:g} "

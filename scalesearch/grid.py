@@ -102,7 +102,7 @@ def train_candidate(baseline: Baseline, record: dict, scoring: Scoring, data: Im
     `on_epoch` sees the first seed's per-epoch accuracy and may prune the candidate.
     """
     started = time.perf_counter()
-    accuracies, status = [], "ok"
+    accuracies, epochs, status = [], 0.0, "ok"
     multipliers = compound(record["alpha"], record["beta"], record["gamma"], scoring.phi)
     for index, seed in enumerate(seeds):
         torch.manual_seed(seed)  # initial weights from the seed alone, not from whatever trained before
@@ -110,6 +110,7 @@ def train_candidate(baseline: Baseline, record: dict, scoring: Scoring, data: Im
         result = train_proxy(model, data, record["proxy_resolution"], replace(config, seed=seed),
                              on_epoch if index == 0 else None)
         accuracies.append(result.top1)
+        epochs += result.epochs_completed
         if result.status != "ok":
             status = result.status
             break
@@ -118,4 +119,4 @@ def train_candidate(baseline: Baseline, record: dict, scoring: Scoring, data: Im
             "accuracy_std": float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else float("nan"),
             "accuracies": accuracies, "seeds": seeds[:len(accuracies)],
             "objective": reward(accuracy, record["macs"], scoring.target_macs, scoring.w, scoring.hard),
-            "wall_seconds": time.perf_counter() - started}
+            "epochs_trained": epochs, "wall_seconds": time.perf_counter() - started}

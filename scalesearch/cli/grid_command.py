@@ -28,11 +28,11 @@ from scalesearch.study import default_storage_url, open_storage, open_study, tri
 
 # The demo defaults: chosen so that `make demo` searches the full default grid in under 10
 # minutes on a 2-core CPU (see the README for what they trade away).
-DEFAULT_TRAIN_IMAGES = 4000
+DEFAULT_TRAIN_IMAGES = 3000
 DEFAULT_TEST_IMAGES = 1000
 DEFAULT_EPOCHS = 3.0
 DEFAULT_PROXY_RESOLUTION = 32
-DEFAULT_ALPHA_RANGE = (1.0, 1.4)  # 16 candidates; the full grid of the best-known public example,
+DEFAULT_ALPHA_RANGE = (1.0, 1.3)  # 10 candidates; the full grid of the best-known public example,
 DEFAULT_BETA_RANGE = (1.0, 1.15)  # α in 1..2 and β, γ in 1..1.5, has 109
 DEFAULT_GAMMA_RANGE = (1.0, 1.15)
 
