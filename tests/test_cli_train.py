@@ -31,15 +31,15 @@ def tiny_spec(tmp_path):
 
 
 def _train(spec: str, *extra: str) -> list[str]:
-    return ["train", spec, "--data", "synthetic", "--train-images", "500", "--test-images", "100",
+    return ["train", spec, "--data", "synthetic", "--train-images", "1000", "--test-images", "100",
             "--batch-size", "50", "--proxy-resolution", "16", "--quiet", *extra]
 
 
 def test_train_prints_metrics_and_learns(tiny_spec, capsys) -> None:
-    assert main(_train(tiny_spec, "--epochs", "2", "--json")) == 0
+    assert main(_train(tiny_spec, "--epochs", "3", "--json")) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["status"] == "ok"
-    assert row["resolution"] == 16 and row["train images"] == 500
+    assert row["resolution"] == 16 and row["train images"] == 1000
     assert row["top1"] > 0.2  # 10 classes: chance is 0.1
     assert row["top5"] is not None and row["top5"] >= row["top1"]
     assert row["images/s"] > 0 and row["wall s"] > 0
