@@ -21,7 +21,7 @@ from torch import nn
 
 from scalesearch.data import load_dataset
 from scalesearch.train import TrainConfig, train_proxy
-from scalesearch.training.optimizers import PRESETS, Preset, cosine, sgd_nesterov
+from scalesearch.training.optimizers import PRESETS, Preset, cosine
 
 
 def adamw(groups: list[dict], lr: float, weight_decay: float) -> torch.optim.Optimizer:

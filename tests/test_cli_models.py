@@ -49,13 +49,9 @@ def run_csv(argv: list[str], capsys: pytest.CaptureFixture[str]) -> pd.DataFrame
 
 
 @pytest.fixture()
-def factory_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh importable module holding `tiny` and `not_a_model`; its name is returned."""
-    name = f"factory_{tmp_path.name}"
-    (tmp_path / f"{name}.py").write_text(FACTORY_MODULE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    return name
+def factory_module(importable_module) -> str:
+    """A fresh importable module holding the factories of FACTORY_MODULE; its name is returned."""
+    return importable_module("factory", FACTORY_MODULE)
 
 
 def test_models_lists_the_whole_zoo(capsys: pytest.CaptureFixture[str]) -> None:

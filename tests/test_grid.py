@@ -15,7 +15,6 @@ import math
 import re
 import shlex
 import sqlite3
-import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -443,12 +442,9 @@ def test_hard_constraint_and_w_change_the_objective(spec, runs, capsys) -> None:
 
 
 @pytest.fixture()
-def factory_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    name = f"grid_factory_{tmp_path.name}"
-    (tmp_path / f"{name}.py").write_text(FACTORY_MODULE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    return name
+def factory_module(importable_module) -> str:
+    """A fresh importable module holding the factories of FACTORY_MODULE; its name is returned."""
+    return importable_module("grid_factory", FACTORY_MODULE)
 
 
 def test_factory_baseline_runs_end_to_end(factory_module, runs, capsys) -> None:

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 
 from scalesearch import paper
-from scalesearch.baselines import Baseline, SpecBaseline, resolve_baseline
+from scalesearch.baselines import SpecBaseline, resolve_baseline
 from scalesearch.cli.output import add_output_arguments, emit, finite_number
 from scalesearch.errors import UserError
 from scalesearch.family import PAPER_COEFFICIENTS, cost_row, family_table
