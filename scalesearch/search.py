@@ -25,6 +25,7 @@ from scalesearch.data import ImageDataset
 from scalesearch.grid import Candidate, Scoring, candidate_record, train_candidate
 from scalesearch.study import candidate_of, finished_candidates, is_result
 from scalesearch.train import TrainConfig
+from scalesearch.training.config import plan_budget
 
 PRUNERS = ("none", "sha", "hyperband")
 
@@ -86,6 +87,8 @@ def _claimed_elsewhere(study: optuna.Study, number: int, index: int) -> int | No
 def make_objective(job: SearchJob) -> Callable[[optuna.Trial], float]:
     """The Optuna objective: count the candidate's cost, proxy-train it, return its reward."""
 
+    final_epoch = len(plan_budget(job.config, len(job.data.train_labels)).epoch_lengths())
+
     def objective(trial: optuna.Trial) -> float:
         index = trial.suggest_categorical("candidate", list(range(len(job.candidates))))
         record = candidate_record(job.baseline, job.candidates[index], job.scoring, job.proxy_resolution)
@@ -98,8 +101,9 @@ def make_objective(job: SearchJob) -> Callable[[optuna.Trial], float]:
             raise optuna.TrialPruned()
 
         def on_epoch(epoch: int, accuracy: float) -> bool:
-            trial.report(accuracy, epoch)
-            return job.prune and trial.should_prune()
+            trial.report(accuracy, epoch + 1)  # step = epochs trained, so SHA decides after epoch 1
+            last = epoch + 1 >= final_epoch  # pruning after the last epoch would save nothing
+            return job.prune and not last and trial.should_prune()
 
         try:
             result = train_candidate(job.baseline, record, job.scoring, job.data, job.config, list(job.seeds),
