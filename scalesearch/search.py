@@ -135,14 +135,14 @@ def waiting_trials(study: optuna.Study) -> int:
 WorkerFactory = Callable[[], tuple[optuna.Study, SearchJob]]
 
 
-def run_search(open_job: WorkerFactory, workers: int, max_trials: int | None = None,
-               progress: bool = True) -> optuna.Study:
-    """Evaluate every candidate once (resuming what a study already has), with `workers` processes.
+def run_search(study: optuna.Study, job: SearchJob, open_job: WorkerFactory, workers: int,
+               max_trials: int | None = None, progress: bool = True) -> optuna.Study:
+    """Evaluate every candidate once (resuming what `study` already has), with `workers` processes.
 
-    `open_job` must be picklable when workers > 1: each process calls it to load the study
-    and data itself. `max_trials` stops after that many new trials (for staged runs).
+    `study` and `job` are those `open_job` returns; `open_job` must be picklable when
+    workers > 1: each process calls it to load the study and data itself. `max_trials`
+    stops after that many new trials (for staged runs).
     """
-    study, job = open_job()
     total = len(job.candidates)
     with _ProgressBar(study, total, progress) as bar:
         if not study.get_trials(deepcopy=False):

@@ -113,12 +113,13 @@ def _grid(args: argparse.Namespace) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     storage_url = args.storage or default_storage_url(run_dir)
     try:
-        open_grid_job(args, storage_url)
+        study, job = open_grid_job(args, storage_url)
     except BaseException:
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
         raise
-    study = run_search(partial(open_grid_job, args, storage_url), args.workers, args.max_trials, not quiet)
+    study = run_search(study, job, partial(open_grid_job, args, storage_url), args.workers, args.max_trials,
+                       not quiet)
     table = rank_candidates(trials_table(study))
     _write_outputs(table, run_dir, baseline, args)
     _print_summary(table, args, baseline, run_dir, len(candidates))
