@@ -14,13 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+import torch
 from torch import nn
 
 from scalesearch.cost import Cost, count_cost, spec_cost
 from scalesearch.errors import UserError
 from scalesearch.nn import build
 from scalesearch.scaling import Multipliers, scale_resolution, scale_spec
-from scalesearch.spec import NetworkSpec
+from scalesearch.spec import MAX_CLASSES, MAX_RESOLUTION, NetworkSpec, check_size
 from scalesearch.zoo import ZOO, get_spec
 
 Factory = Callable[..., nn.Module]
@@ -76,7 +77,9 @@ class SpecBaseline(Baseline):
     def cost(self, multipliers: Multipliers, resolution: int | None = None, num_classes: int = 1000,
              include_elementwise: bool = False) -> Cost:
         spec = self.scaled(multipliers, num_classes)
-        return spec_cost(spec, resolution or self.resolution_for(multipliers), include_elementwise)
+        resolution = resolution or self.resolution_for(multipliers)
+        check_size(spec, resolution)  # refuse before a MemoryError or an hour of counting
+        return spec_cost(spec, resolution, include_elementwise)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,11 @@ class FactoryBaseline(Baseline):
         return self.path
 
     def build(self, multipliers: Multipliers, num_classes: int) -> nn.Module:
-        model = self.factory(depth_mult=multipliers.depth, width_mult=multipliers.width, num_classes=num_classes)
+        try:
+            model = self.factory(depth_mult=multipliers.depth, width_mult=multipliers.width, num_classes=num_classes)
+        except Exception as exc:  # a user's code can fail in any way; name the factory and the error
+            raise UserError(f"factory {self.path} failed for d={multipliers.depth:g}, w={multipliers.width:g}, "
+                            f"{num_classes} classes: {_one_line(exc)}") from None
         if not isinstance(model, nn.Module):
             raise UserError(f"factory {self.path} returned {type(model).__name__}, not a torch.nn.Module")
         return model
@@ -105,7 +112,62 @@ class FactoryBaseline(Baseline):
 def _factory_cost(baseline: FactoryBaseline, depth: float, width: float, num_classes: int, resolution: int,
                   include_elementwise: bool) -> Cost:
     model = baseline.build(Multipliers(depth, width), num_classes)
-    return count_cost(model, resolution, include_elementwise=include_elementwise)
+    if not any(True for _ in model.parameters()):
+        raise UserError(f"the model of factory {baseline.path} has no parameters")
+    try:
+        return count_cost(model, resolution, include_elementwise=include_elementwise)
+    except Exception as exc:
+        raise UserError(f"counting the model of factory {baseline.path} on a {resolution}x{resolution} image "
+                        f"failed: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """'TypeError: message', on one line and not endless (torch's errors can span many)."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text if len(text) <= 300 else text[:297] + '...'}"
+
+
+def build_checked(baseline: Baseline, multipliers: Multipliers, num_classes: int, resolution: int) -> nn.Module:
+    """The scaled model, after a 2-image forward pass at `resolution` (CPU, eval mode, no gradients) gave
+    logits of shape (2, num_classes). UserError naming the model and the problem otherwise.
+
+    The forward pass draws no random numbers, so the model's weights are those `baseline.build`
+    gives after the caller's seeding.
+    """
+    if not (isinstance(num_classes, int) and 1 <= num_classes <= MAX_CLASSES):
+        raise UserError(f"the number of classes must be in [1, {MAX_CLASSES}], got {num_classes!r}")
+    if not (isinstance(resolution, int) and 1 <= resolution <= MAX_RESOLUTION):
+        raise UserError(f"resolution must be in [1, {MAX_RESOLUTION}] px, got {resolution!r}")
+    if isinstance(baseline, SpecBaseline):
+        check_size(baseline.scaled(multipliers, num_classes), resolution)
+    model = baseline.build(multipliers, num_classes)
+    what = f"factory {baseline.name}" if isinstance(baseline, FactoryBaseline) else baseline.name
+    parameter = next(model.parameters(), None)
+    if parameter is None:
+        raise UserError(f"the model of {what} has no parameters")
+    images = torch.zeros(2, 3, resolution, resolution, dtype=parameter.dtype, device=parameter.device)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            output = model(images)
+    except Exception as exc:
+        raise UserError(f"the model of {what} failed on 2 images of {resolution}x{resolution} px: "
+                        f"{_one_line(exc)}") from None
+    finally:
+        model.train(was_training)
+    shape = tuple(output.shape) if isinstance(output, torch.Tensor) else None
+    if shape != (2, num_classes):
+        got = f"shape {shape}" if shape is not None else f"a {type(output).__name__}, not a tensor"
+        raise UserError(f"the model of {what} gave {got} for 2 images of {resolution}x{resolution} px; "
+                        f"expected (2, {num_classes}): one logit per class")
+    return model
+
+
+def check_model(baseline: Baseline, multipliers: Multipliers, num_classes: int, resolution: int) -> None:
+    """UserError unless the scaled model builds and maps 2 images of `resolution` px to (2, num_classes)
+    logits (CPU, eval mode). Draws from torch's global generator: seed after calling it."""
+    build_checked(baseline, multipliers, num_classes, resolution)
 
 
 def load_factory(path: str) -> Factory:
@@ -129,8 +191,8 @@ def load_factory(path: str) -> Factory:
 
 def resolve_baseline(text: str, resolution: int | None = None) -> Baseline:
     """A zoo name, a path to a spec JSON file, or `module:function`."""
-    if resolution is not None and resolution < 8:
-        raise UserError(f"resolution must be an integer >= 8, got {resolution}")
+    if resolution is not None and not 8 <= resolution <= MAX_RESOLUTION:
+        raise UserError(f"resolution must be an integer in [8, {MAX_RESOLUTION}], got {resolution}")
     if text in ZOO:
         spec = get_spec(text)
     elif text.endswith(".json") or Path(text).is_file():

@@ -1,21 +1,21 @@
-"""The constrained (α, β, γ) grid and the evaluation of one candidate by proxy training."""
+"""The constrained (α, β, γ) grid: a producer of points for the runner, and the grid study's configuration."""
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
-import numpy as np
-import torch
-
-from scalesearch.baselines import Baseline
-from scalesearch.data import ImageDataset
+from scalesearch.baselines import resolve_baseline
 from scalesearch.errors import UserError
-from scalesearch.objective import reward
-from scalesearch.scaling import compound
-from scalesearch.train import TrainConfig, train_proxy
+from scalesearch.objective import SOFT_EXPONENT, Scoring
+from scalesearch.scaling import Multipliers, check_phi, compound
+from scalesearch.study_config import DataConfig, Point, Pruning, StudyConfig
+from scalesearch.train import TrainConfig
+
+PAPER_POINT = (1.2, 1.1, 1.15)  # the paper's α, β, γ: the noise probe when it is a candidate
+COEFFICIENT_MAX = 4.0
+STEP_RANGE = (0.005, 1.0)
+MAX_GRID_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,20 @@ class GridSpace:
     def __post_init__(self) -> None:
         for name in ("alpha", "beta", "gamma"):
             low, high = getattr(self, name)
-            if not (math.isfinite(low) and math.isfinite(high) and 1.0 <= low <= high):
-                raise UserError(f"{name} range must satisfy 1 <= low <= high, got {low}..{high}")
-        if not (math.isfinite(self.step) and self.step > 0):
-            raise UserError(f"step must be a positive number, got {self.step}")
-        if not (math.isfinite(self.target) and self.target > 1):
-            raise UserError(f"target product must be > 1, got {self.target}")
-        if not (math.isfinite(self.tol) and self.tol >= 0):
-            raise UserError(f"tolerance must be >= 0, got {self.tol}")
+            if not (math.isfinite(low) and math.isfinite(high) and 1.0 <= low <= high <= COEFFICIENT_MAX):
+                raise UserError(f"{name} range must satisfy 1 <= low <= high <= {COEFFICIENT_MAX:g}, "
+                                f"got {low:g}..{high:g}")
+        low, high = STEP_RANGE
+        if not (math.isfinite(self.step) and low <= self.step <= high):
+            raise UserError(f"step must be in {low:g}..{high:g}, got {self.step:g}")
+        if not (math.isfinite(self.target) and 1 < self.target <= 64):
+            raise UserError(f"target product must be in (1, 64], got {self.target:g}")
+        if not (math.isfinite(self.tol) and 0 <= self.tol <= self.target):
+            raise UserError(f"tolerance must be in 0..{self.target:g}, got {self.tol:g}")
+        size = math.prod(len(self.axis(name)) for name in ("alpha", "beta", "gamma"))
+        if size > MAX_GRID_POINTS:
+            raise UserError(f"the grid has {size:,} points, more than {MAX_GRID_POINTS:,}; use a larger --step "
+                            f"or narrower ranges")
 
     def axis(self, name: str) -> list[float]:
         low, high = getattr(self, name)
@@ -70,53 +76,33 @@ def candidate_grid(space: GridSpace) -> tuple[list[Candidate], int]:
     return kept, len(points)
 
 
-@dataclass(frozen=True)
-class Scoring:
-    """How a candidate is scored: φ, the MACs target T (nominal resolution), exponent w, hard or soft."""
+def grid_points(space: GridSpace, phi: float) -> tuple[tuple[Point, ...], int]:
+    """The points of the candidates inside the band, scaled at φ, and how many grid points there were."""
+    candidates, total = candidate_grid(space)
+    points = tuple(Point.of({"alpha": c.alpha, "beta": c.beta, "gamma": c.gamma}, compound(c.alpha, c.beta, c.gamma,
+                                                                                          phi))
+                   for c in candidates)
+    return points, total
 
-    phi: float
-    target_macs: float
-    w: float
-    hard: bool
 
+def grid_study(baseline: str, *, phi: float = 1.0, space: GridSpace = GridSpace(), target_macs: float | None = None,
+               w: float = SOFT_EXPONENT, hard: bool = False, data: DataConfig = DataConfig(),
+               training: TrainConfig = TrainConfig(), seeds: tuple[int, ...] = (0,), proxy_resolution: int = 32,
+               resolution: int | None = None, pruning: Pruning = Pruning(), noise_seeds: int = 3) -> StudyConfig:
+    """The configuration of a coefficient search of `baseline` at φ.
 
-def candidate_record(baseline: Baseline, candidate: Candidate, scoring: Scoring, proxy_resolution: int) -> dict:
-    """Everything known about a candidate before training: multipliers, resolutions, cost.
-
-    MACs are those of the nominal network (1000-class head, nominal resolution), comparable
-    with the paper and with T.
+    T defaults to product^φ × the baseline's MACs. The noise probe is the paper's point when it
+    is a candidate, else the first candidate.
     """
-    multipliers = compound(candidate.alpha, candidate.beta, candidate.gamma, scoring.phi)
-    resolution = baseline.resolution_for(multipliers)
-    cost = baseline.cost(multipliers, resolution)
-    return {**asdict(candidate), "product": candidate.product, "d": multipliers.depth, "w": multipliers.width,
-            "r": multipliers.resolution, "resolution": resolution,
-            "proxy_resolution": baseline.resolution_for(multipliers, proxy_resolution),
-            "macs": cost.macs, "params": cost.params, "macs_ratio": cost.macs / scoring.target_macs}
-
-
-def train_candidate(baseline: Baseline, record: dict, scoring: Scoring, data: ImageDataset, config: TrainConfig,
-                    seeds: list[int], on_epoch: Callable[[int, float], bool] | None = None) -> dict:
-    """Proxy-train the candidate once per seed; accuracy is the mean, the objective its reward.
-
-    `on_epoch` sees the first seed's per-epoch accuracy and may prune the candidate.
-    """
-    started = time.perf_counter()
-    accuracies, epochs, status = [], 0.0, "ok"
-    multipliers = compound(record["alpha"], record["beta"], record["gamma"], scoring.phi)
-    for index, seed in enumerate(seeds):
-        torch.manual_seed(seed)  # initial weights from the seed alone, not from whatever trained before
-        model = baseline.build(multipliers, data.num_classes)
-        result = train_proxy(model, data, record["proxy_resolution"], replace(config, seed=seed),
-                             on_epoch if index == 0 else None)
-        accuracies.append(result.top1)
-        epochs += result.epochs_completed
-        if result.status != "ok":
-            status = result.status
-            break
-    accuracy = float(np.mean(accuracies))
-    return {"status": status, "accuracy": accuracy,
-            "accuracy_std": float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else float("nan"),
-            "accuracies": accuracies, "seeds": seeds[:len(accuracies)],
-            "objective": reward(accuracy, record["macs"], scoring.target_macs, scoring.w, scoring.hard),
-            "epochs_trained": epochs, "wall_seconds": time.perf_counter() - started}
+    phi = check_phi(phi)
+    if phi <= 0:
+        raise UserError(f"phi must be > 0 for the grid search (the paper uses 1), got {phi:g}")
+    points, total = grid_points(space, phi)
+    if target_macs is None:
+        target_macs = space.target**phi * resolve_baseline(baseline, resolution).cost(Multipliers()).macs
+    labels = [tuple(p.labels.values()) for p in points]
+    probe = labels.index(PAPER_POINT) if PAPER_POINT in labels else 0
+    return StudyConfig(kind="grid", baseline=baseline, points=points, scoring=Scoring(float(target_macs), w, hard),
+                       data=data, training=training, seeds=seeds, proxy_resolution=proxy_resolution,
+                       resolution=resolution, pruning=pruning, noise_seeds=noise_seeds, noise_point=probe,
+                       settings=(("phi", phi), ("space", asdict(space)), ("grid_points", total)))

@@ -177,6 +177,21 @@ class ConvNet(nn.Module):
         return self.classifier(torch.flatten(self.pool(x), 1))
 
 
+def zero_init_residual(model: nn.Module) -> int:
+    """Zero the weight of the last BatchNorm in the branch of every `ResidualBlock` with a shortcut.
+
+    Each such block then starts as its shortcut (Goyal et al., 2017). Returns how many were zeroed.
+    """
+    count = 0
+    for module in model.modules():
+        if isinstance(module, ResidualBlock) and module.residual:
+            norms = [m for m in module.body.modules() if isinstance(m, nn.BatchNorm2d)]
+            if norms:
+                nn.init.zeros_(norms[-1].weight)
+                count += 1
+    return count
+
+
 def build(spec: NetworkSpec) -> ConvNet:
     """Turn any spec into an nn.Module."""
     return ConvNet(spec)

@@ -1,35 +1,90 @@
-"""Rank the evaluated candidates, mark those the noise cannot tell from the best."""
+"""Rank a study's networks and state the noise: each accuracy ± its standard error, and the tie set.
+
+The seed noise σ is the pooled within-network standard deviation of every network trained
+with two or more seeds (at least the noise probe). A network is tied with the best when a
+two-sided test at `confidence` cannot tell their objectives apart (scalesearch.noise).
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-RANKING_COLUMNS = ["rank", "alpha", "beta", "gamma", "product", "resolution", "macs", "macs_ratio", "accuracy",
-                   "accuracy_std", "objective", "status", "tied_with_best"]
+from scalesearch import noise
+from scalesearch.objective import Scoring
+from scalesearch.record import NetworkResult
+
+RANKING_COLUMNS = ["rank", "candidate", "resolution", "macs", "macs_ratio", "accuracy", "uncertainty", "seeds",
+                   "objective", "status", "tied_with_best"]
+_STATUS_ORDER = {"ok": 0, "pruned": 1, "diverged": 2}
 
 
-def rank_candidates(table: pd.DataFrame) -> pd.DataFrame:
-    """Completed candidates by objective (best first), then pruned ones by accuracy.
+@dataclass(frozen=True)
+class Ranking:
+    """The ranked table, the noise it was judged with, and what the noise means for the best."""
 
-    With several seeds, `tied_with_best` marks candidates whose objective is within two
-    standard errors (combined with the best's) of the best one.
-    """
-    table = table.copy()
-    complete = table["state"] == "complete"
-    table["_order"] = np.where(complete, table["objective"], -np.inf)
-    table = table.sort_values(["_order", "accuracy"], ascending=False).drop(columns="_order")
+    table: pd.DataFrame
+    noise: noise.NoiseEstimate
+    confidence: float
+    seconds_per_training: float
+
+    @property
+    def best(self) -> pd.Series | None:
+        """The best network that trained to the end, if any did."""
+        if self.table.empty or self.table["status"].iloc[0] != "ok":
+            return None
+        return self.table.iloc[0]
+
+    @property
+    def tied(self) -> pd.DataFrame:
+        return self.table[self.table["tied_with_best"]]
+
+    def noise_line(self) -> str:
+        """What the noise is and how it was measured."""
+        if not math.isfinite(self.noise.sigma):
+            return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
+        return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 (pooled over {self.noise.n_groups} network(s), "
+                f"{self.noise.dof} degrees of freedom); tie test: {noise.describe_test(self.confidence)}")
+
+    def verdict(self, current_seeds: int) -> str | None:
+        """'N other networks are within noise of it; to separate them: --seeds K (about M min)'."""
+        if self.best is None or not math.isfinite(self.noise.sigma):
+            return None
+        others = len(self.tied) - 1
+        if others == 0:
+            return "no other network is within noise of it"
+        advice = noise.separation_advice(noise_table(self.table), self.noise.sigma, self.seconds_per_training,
+                                         current_seeds, self.confidence)
+        line = f"{others} other network{'s are' if others > 1 else ' is'} within noise of it"
+        return f"{line}; {advice}" if advice else line
+
+
+def noise_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns scalesearch.noise reads, from a ranking table."""
+    return pd.DataFrame({"objective": table["objective"], "accuracy": table["accuracy"], "n_seeds": table["seeds"],
+                         "state": np.where(table["status"] == "ok", "complete", table["status"])})
+
+
+def rank(results: Sequence[NetworkResult], scoring: Scoring, confidence: float = noise.DEFAULT_CONFIDENCE) -> Ranking:
+    """Networks that trained to the end by objective (best first), then pruned ones, then diverged ones."""
+    estimate = noise.pooled_seed_std(r.accuracies for r in results if r.status == "ok")
+    table = pd.DataFrame([r.row() for r in results])
+    if table.empty:
+        return Ranking(pd.DataFrame(columns=RANKING_COLUMNS), estimate, confidence, math.nan)
+    table["macs_ratio"] = table["macs"] / scoring.target_macs
+    table["uncertainty"] = [noise.uncertainty(estimate.sigma, n) for n in table["seeds"]]
+    table["_status"] = table["status"].map(_STATUS_ORDER)
+    table["_score"] = np.where(table["status"] == "ok", table["objective"], table["accuracy"])
+    table = table.sort_values(["_status", "_score"], ascending=[True, False]).drop(columns=["_status", "_score"])
     table.insert(0, "rank", range(1, len(table) + 1))
-    table["tied_with_best"] = _tied_with_best(table)
-    return table.reset_index(drop=True)
-
-
-def _tied_with_best(table: pd.DataFrame) -> pd.Series:
-    counts = table["seeds"].map(len)
-    if len(table) == 0 or (counts < 2).all() or table["state"].iloc[0] != "complete":
-        return pd.Series(False, index=table.index)
-    scale = table["objective"] / table["accuracy"].where(table["accuracy"] > 0, np.nan)
-    standard_error = table["accuracy_std"] * scale / np.sqrt(counts)
-    best = table.index[0]
-    margin = 2.0 * np.sqrt(standard_error**2 + standard_error[best] ** 2)
-    return (table["state"] == "complete") & (table["objective"][best] - table["objective"] <= margin)
+    table = table.reset_index(drop=True)
+    if math.isfinite(estimate.sigma) and table["status"].iloc[0] == "ok":
+        table["tied_with_best"] = noise.tied_with_best(noise_table(table), estimate.sigma, confidence).to_numpy()
+    else:
+        table["tied_with_best"] = False
+    per_training = float(table["seconds_per_training"].mean())
+    return Ranking(table, estimate, confidence, per_training)

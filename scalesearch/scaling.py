@@ -11,9 +11,11 @@ import math
 from dataclasses import dataclass, replace
 
 from scalesearch.errors import UserError
-from scalesearch.spec import NetworkSpec
+from scalesearch.spec import MAX_RESOLUTION, NetworkSpec, SpecError
 
-PHI_RANGE = (-8.0, 12.0)
+PHI_RANGE = (-8.0, 12.0)  # inclusive
+MULTIPLIER_MAX = 16.0  # d, w and r are in (0, MULTIPLIER_MAX]
+COEFFICIENT_RANGE = (1.0, 16.0)  # α, β, γ, inclusive
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -29,8 +31,12 @@ def scale_repeats(repeats: int, depth: float) -> int:
 
 
 def scale_resolution(resolution: int, factor: float) -> int:
-    """Scaled input resolution in pixels: nearest integer, halves rounded up."""
-    return int(math.floor(resolution * factor + 0.5))
+    """Scaled input resolution in pixels: nearest integer, halves rounded up; UserError above MAX_RESOLUTION."""
+    scaled = int(math.floor(resolution * factor + 0.5))
+    if scaled > MAX_RESOLUTION:
+        raise UserError(f"resolution {resolution} scaled by r={factor:g} is {scaled} px, above the limit of "
+                        f"{MAX_RESOLUTION} px")
+    return scaled
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,10 @@ class Multipliers:
     def __post_init__(self) -> None:
         for name in ("depth", "width", "resolution"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise UserError(f"{name} multiplier must be a positive finite number, got {value!r}")
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                    and 0 < value <= MULTIPLIER_MAX):
+                raise UserError(f"{name} multiplier must be a positive finite number <= {MULTIPLIER_MAX:g}, "
+                                f"got {value!r}")
 
 
 def check_phi(phi: float) -> float:
@@ -57,8 +65,9 @@ def check_phi(phi: float) -> float:
 
 
 def check_coefficient(value: float, name: str) -> float:
-    if not (math.isfinite(value) and value >= 1.0):
-        raise UserError(f"{name} must be a finite number >= 1, got {value}")
+    low, high = COEFFICIENT_RANGE
+    if not (math.isfinite(value) and low <= value <= high):
+        raise UserError(f"{name} must be a finite number >= {low:g} and <= {high:g}, got {value}")
     return float(value)
 
 
@@ -73,6 +82,15 @@ def compound(alpha: float, beta: float, gamma: float, phi: float) -> Multipliers
 
 def scale_spec(spec: NetworkSpec, multipliers: Multipliers) -> NetworkSpec:
     """Scale every stage's depth and every layer's width, and the base resolution."""
+    d, w = multipliers.depth, multipliers.width
+    try:
+        return _scaled(spec, multipliers)
+    except SpecError as exc:
+        raise SpecError(f"{spec.name} scaled by d={d:g}, w={w:g}, r={multipliers.resolution:g} is out of "
+                        f"bounds: {exc}") from None
+
+
+def _scaled(spec: NetworkSpec, multipliers: Multipliers) -> NetworkSpec:
     d, w = multipliers.depth, multipliers.width
     stages = tuple(
         replace(stage, channels=make_divisible(stage.channels * w), repeats=scale_repeats(stage.repeats, d))

@@ -17,6 +17,20 @@ from scalesearch.errors import UserError
 OPERATORS = ("conv", "dsconv", "mbconv", "basic", "bottleneck")
 ACTIVATIONS = ("relu", "relu6", "silu", "hardswish")
 
+# Upper bounds of a spec: far above any published ConvNet (EfficientNet-L2: 5,504 head channels,
+# 22 repeats a stage, 800 px, about 480M parameters), low enough that a typo fails at once
+# instead of in a MemoryError or an hour of counting.
+MAX_CHANNELS = 32_768
+MAX_REPEATS = 1_024
+MAX_STAGES = 64
+MAX_BLOCKS = 4_096
+MAX_KERNEL = 31
+MAX_RESOLUTION = 4_096
+MAX_CLASSES = 100_000
+MAX_IN_CHANNELS = 64
+MAX_WEIGHTS = 2_000_000_000  # convolution and classifier weights, estimated from the spec
+MAX_MACS = 2_000_000_000_000  # multiply-adds of one image at the spec's resolution, estimated
+
 
 class SpecError(UserError):
     """A network description that does not make sense."""
@@ -27,9 +41,10 @@ def _require(condition: bool, message: str) -> None:
         raise SpecError(message)
 
 
-def _check_int(value: Any, name: str, minimum: int) -> None:
+def _check_int(value: Any, name: str, minimum: int, maximum: int) -> None:
     _require(isinstance(value, int) and not isinstance(value, bool), f"{name} must be an integer, got {value!r}")
     _require(value >= minimum, f"{name} must be >= {minimum}, got {value}")
+    _require(value <= maximum, f"{name} must be <= {maximum:,}, got {value:,}")
 
 
 def _check_number(value: Any, name: str, low: float, high: float, *, high_open: bool = True) -> None:
@@ -44,7 +59,7 @@ def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
 
 
 def _check_kernel_stride(kernel: Any, stride: Any, where: str) -> None:
-    _check_int(kernel, f"{where}.kernel", 1)
+    _check_int(kernel, f"{where}.kernel", 1, MAX_KERNEL)
     _require(kernel % 2 == 1, f"{where}.kernel must be odd, got {kernel}")
     _require(stride in (1, 2) and not isinstance(stride, bool), f"{where}.stride must be 1 or 2, got {stride!r}")
 
@@ -60,7 +75,7 @@ class Stem:
     pool: bool = False
 
     def __post_init__(self) -> None:
-        _check_int(self.channels, "stem.channels", 1)
+        _check_int(self.channels, "stem.channels", 1, MAX_CHANNELS)
         _check_kernel_stride(self.kernel, self.stride, "stem")
         _check_choice(self.act, "stem.act", ACTIVATIONS)
         _require(isinstance(self.pool, bool), f"stem.pool must be true or false, got {self.pool!r}")
@@ -88,8 +103,8 @@ class Stage:
 
     def __post_init__(self) -> None:
         _check_choice(self.op, "stage.op", OPERATORS)
-        _check_int(self.channels, "stage.channels", 1)
-        _check_int(self.repeats, "stage.repeats", 1)
+        _check_int(self.channels, "stage.channels", 1, MAX_CHANNELS)
+        _check_int(self.repeats, "stage.repeats", 1, MAX_REPEATS)
         _check_kernel_stride(self.kernel, self.stride, "stage")
         _check_number(self.expand, "stage.expand", 0.0, 64.0, high_open=False)
         _require(self.expand > 0, f"stage.expand must be > 0, got {self.expand}")
@@ -107,7 +122,7 @@ class Head:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_int(self.channels, "head.channels", 0)
+        _check_int(self.channels, "head.channels", 0, MAX_CHANNELS)
         _check_choice(self.act, "head.act", ACTIVATIONS)
         _check_number(self.dropout, "head.dropout", 0.0, 1.0)
 
@@ -133,12 +148,16 @@ class NetworkSpec:
         _require(isinstance(self.name, str) and bool(self.name), "name must be a non-empty string")
         _require(isinstance(self.stem, Stem), "stem must be a Stem")
         _require(isinstance(self.stages, tuple) and len(self.stages) > 0, "stages must be a non-empty list")
+        _require(len(self.stages) <= MAX_STAGES, f"a spec may have at most {MAX_STAGES} stages, got {len(self.stages):,}")
         _require(all(isinstance(s, Stage) for s in self.stages), "every stage must be a Stage")
         _require(isinstance(self.head, Head), "head must be a Head")
-        _check_int(self.resolution, "resolution", 8)
-        _check_int(self.num_classes, "num_classes", 1)
+        _check_int(self.resolution, "resolution", 8, MAX_RESOLUTION)
+        _check_int(self.num_classes, "num_classes", 1, MAX_CLASSES)
         _check_number(self.drop_path, "drop_path", 0.0, 1.0)
-        _check_int(self.in_channels, "in_channels", 1)
+        _check_int(self.in_channels, "in_channels", 1, MAX_IN_CHANNELS)
+        _require(self.num_blocks <= MAX_BLOCKS, f"a spec may have at most {MAX_BLOCKS:,} blocks in all, "
+                                                f"got {self.num_blocks:,}")
+        check_size(self)
 
     @property
     def total_stride(self) -> int:
@@ -196,6 +215,63 @@ class NetworkSpec:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_json() + "\n")
+
+
+def estimate_size(spec: NetworkSpec, resolution: int | None = None) -> tuple[int, int]:
+    """(weights, MACs) of `spec` on one image at `resolution` (default: its own), estimated in
+    closed form from the convolutions and the classifier (no BatchNorm, bias or rounding): cheap,
+    and close enough to refuse networks too large to build or count before trying."""
+    side = resolution or spec.resolution
+    weights = macs = 0
+
+    def conv(cin: float, cout: float, kernel: int, stride: int, groups: float = 1) -> None:
+        nonlocal side, weights, macs
+        side = -(-side // stride)
+        count = cin / groups * cout * kernel * kernel
+        weights += int(count)
+        macs += int(count * side * side)
+
+    conv(spec.in_channels, spec.stem.channels, spec.stem.kernel, spec.stem.stride)
+    side = -(-side // 2) if spec.stem.pool else side
+    channels = spec.stem.channels
+    for stage in spec.stages:
+        for repeat in range(stage.repeats):
+            stride = stage.stride if repeat == 0 else 1
+            cout, k = stage.channels, stage.kernel
+            if stage.op == "conv":
+                conv(channels, cout, k, stride)
+            elif stage.op == "dsconv":
+                conv(channels, channels, k, stride, channels)
+                conv(channels, cout, 1, 1)
+            elif stage.op == "mbconv":
+                hidden = channels * stage.expand
+                conv(channels, hidden, 1, 1)
+                conv(hidden, hidden, k, stride, hidden)
+                conv(hidden, cout, 1, 1)
+            elif stage.op == "basic":
+                conv(channels, cout, k, stride)
+                conv(cout, cout, k, 1)
+            else:  # bottleneck
+                hidden = cout * stage.expand
+                conv(channels, hidden, 1, 1)
+                conv(hidden, hidden, k, stride)
+                conv(hidden, cout, 1, 1)
+            channels = cout
+    if spec.head.channels:
+        conv(channels, spec.head.channels, 1, 1)
+        channels = spec.head.channels
+    weights += channels * spec.num_classes
+    macs += channels * spec.num_classes
+    return weights, macs
+
+
+def check_size(spec: NetworkSpec, resolution: int | None = None) -> None:
+    """SpecError if `spec` at `resolution` (default: its own) is estimated above MAX_WEIGHTS or MAX_MACS."""
+    weights, macs = estimate_size(spec, resolution)
+    _require(weights <= MAX_WEIGHTS, f"{spec.name} is too large: about {weights:.3g} weights, "
+                                     f"the limit is {MAX_WEIGHTS:.3g}")
+    _require(macs <= MAX_MACS, f"{spec.name} is too large: about {macs:.3g} MACs an image at "
+                               f"{resolution or spec.resolution} px, the limit is {MAX_MACS:.3g}")
 
 
 def _check_keys(kind: type, data: Any, where: str) -> None:

@@ -1,131 +1,113 @@
-"""Optuna storage for searches: open or create a study, refuse other settings, trials to tables."""
+"""A study in its storage: created once with its configuration and its networks queued, joined, read back.
+
+Each distinct network is one Optuna trial, enqueued when the study is created (under a
+lock, so that simultaneous creators end with one study); workers only pull waiting trials.
+A rerun enqueues again only the networks that have no result and no trial waiting or running.
+"""
 
 from __future__ import annotations
 
-import json
-import warnings
-from pathlib import Path
+import math
 
 import optuna
-import pandas as pd
-from sqlalchemy import Engine, event
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from scalesearch.errors import UserError
+from scalesearch.record import NetworkPlan, NetworkResult
+from scalesearch.storage import Heartbeat, creation_lock, open_storage, redact
+from scalesearch.study_config import Pruning, StudyConfig, identity_difference
 
-SETTINGS_KEY = "settings"
-_SCHEMES = ("sqlite", "postgresql", "mysql")
-
-
-def default_storage_url(run_dir: Path) -> str:
-    return f"sqlite:///{(run_dir / 'study.db').resolve()}"
-
-
-def open_storage(url: str) -> RDBStorage:
-    """An RDB storage with heartbeats, so that trials of killed workers are retried once."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in _SCHEMES:
-        raise UserError(f"unknown storage scheme {scheme!r} in {url!r}; use sqlite:///PATH or postgresql://...")
-    if scheme == "sqlite":
-        folder = Path(url.removeprefix("sqlite:///")).parent
-        if not folder.is_dir():
-            raise UserError(f"storage folder {folder} does not exist")
-    engine_kwargs = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own progress and errors say what matters
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=20, grace_period=90,
-                                 heartbeat_stale_trial_callback=_RetryCallback(max_retry=2))
-    except Exception as exc:  # SQLAlchemy and drivers raise many kinds; the user needs the reason
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"cannot open storage {_redact(url)}: {reason}") from None
-    if scheme == "sqlite":
-        _lock_sqlite_transactions(storage.engine)
-    return storage
+CONFIG_KEY = "scalesearch_config"
+NETWORKS_KEY = "networks"
+_HELD = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
 
-# Renamed in Optuna 4.9, which deprecates the old name with a FutureWarning on every run.
-_RetryCallback = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", RetryFailedTrialCallback)
+def make_pruner(pruning: Pruning, final_epoch: int) -> optuna.pruners.BasePruner:
+    """Optuna's pruner for `pruning`; its first rung is `pruning.min_epoch` epochs."""
+    if pruning.method == "sha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=pruning.min_epoch, reduction_factor=3)
+    if pruning.method == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=pruning.min_epoch,
+                                              max_resource=max(final_epoch, pruning.min_epoch), reduction_factor=3)
+    return optuna.pruners.NopPruner()
 
 
-def _lock_sqlite_transactions(engine: Engine) -> None:
-    """Make every SQLite transaction take the write lock when it begins (BEGIN IMMEDIATE).
+def final_epoch(config: StudyConfig) -> int:
+    return math.ceil(max(p.epochs or config.training.epochs for p in config.points))
 
-    pysqlite only begins a transaction at the first write, so Optuna's pop of a waiting
-    trial (read WAITING, then write RUNNING) is not atomic: two worker processes can pop,
-    and train, the same enqueued trial. Locking at BEGIN serializes those read-then-writes.
+
+def create_or_resume(config: StudyConfig, plans: tuple[NetworkPlan, ...], url: str, name: str,
+                     heartbeat: Heartbeat = Heartbeat()) -> optuna.Study:
+    """The study `name` with every network of `plans` trained, queued or running.
+
+    A new study stores `config` and queues all networks; an existing one must have been created
+    with the same configuration (run-only settings aside), and gets its missing networks queued.
     """
-
-    @event.listens_for(engine, "connect")
-    def _no_driver_transactions(dbapi_connection, _record) -> None:  # noqa: ANN001
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    engine.dispose()  # connections opened before the listeners existed
-
-
-def _redact(url: str) -> str:
-    """The URL without a password."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-
-
-def open_study(name: str, storage: RDBStorage, settings: dict, sampler: optuna.samplers.BaseSampler | None = None,
-               pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
-    """Create the study, or load it if it exists with the same settings; refuse it otherwise."""
-    wanted = json.loads(json.dumps(settings))
-    try:
-        study = optuna.create_study(study_name=name, storage=storage, direction="maximize", sampler=sampler,
-                                    pruner=pruner)
-        study.set_user_attr(SETTINGS_KEY, wanted)
-        return study
-    except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    stored = study.user_attrs.get(SETTINGS_KEY)
-    if stored != wanted:
-        raise UserError(f"study {name!r} was created with other settings ({settings_difference(stored, wanted)}); "
-                        f"rerun with those settings or pick another --study name")
+    with creation_lock(url, name):
+        storage = open_storage(url, heartbeat)
+        pruner = make_pruner(config.pruning, final_epoch(config))
+        try:
+            study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
+        except KeyError:
+            study = optuna.create_study(study_name=name, storage=storage, direction="maximize", pruner=pruner)
+            study.set_user_attr(CONFIG_KEY, config.to_dict())
+            study.set_user_attr(NETWORKS_KEY, len(plans))
+        else:
+            stored = study.user_attrs.get(CONFIG_KEY)
+            if stored is None:
+                raise UserError(f"study {name!r} in {redact(url)} was not created by scalesearch; "
+                                f"pick another --study name")
+            wanted = config.identity()
+            if StudyConfig.from_dict(stored).identity() != wanted:
+                raise UserError(f"study {name!r} was created with other settings "
+                                f"({identity_difference(StudyConfig.from_dict(stored).identity(), wanted)}); "
+                                f"rerun with those settings or pick another --study name")
+        enqueue_missing(study, plans)
     return study
 
 
-def settings_difference(stored: dict | None, wanted: dict) -> str:
-    if not isinstance(stored, dict):
-        return "it has no scalesearch settings"
-    keys = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
-    return "; ".join(f"{k}: {stored.get(k)!r} there, {wanted.get(k)!r} now" for k in keys[:4])
+def enqueue_missing(study: optuna.Study, plans: tuple[NetworkPlan, ...]) -> int:
+    """Queue every network without a result or a waiting or running trial; returns how many."""
+    held = {t.user_attrs.get("network") for t in study.get_trials(deepcopy=False, states=_HELD)}
+    missing = [plan for plan in plans if plan.index not in held]
+    for plan in missing:
+        study.enqueue_trial({"network": plan.index}, user_attrs=plan.to_attrs())
+    return len(missing)
+
+
+def join_study(url: str, name: str, heartbeat: Heartbeat = Heartbeat()) -> tuple[optuna.Study, StudyConfig]:
+    """Open an existing study and the configuration stored in it."""
+    storage = open_storage(url, heartbeat)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise UserError(f"no study {name!r} in {redact(url)}; create it first with `scalesearch grid ... "
+                        f"--storage URL --study {name} --no-work`") from None
+    config = stored_config(study)
+    study.pruner = make_pruner(config.pruning, final_epoch(config))
+    return study, config
 
 
 def is_result(trial: FrozenTrial) -> bool:
-    """A trial that trained its candidate to the end or was pruned (not a yielded duplicate)."""
-    if trial.state == TrialState.COMPLETE:
-        return True
-    return trial.state == TrialState.PRUNED and "duplicate_of" not in trial.user_attrs
+    """A trial that trained its network to the end, diverged, or was pruned."""
+    return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) and "status" in trial.user_attrs
 
 
-def candidate_of(trial: FrozenTrial) -> int | None:
-    return trial.params.get("candidate")
-
-
-def finished_candidates(study: optuna.Study) -> set[int]:
-    return {candidate_of(t) for t in study.get_trials(deepcopy=False) if is_result(t)}
-
-
-def trials_table(study: optuna.Study) -> pd.DataFrame:
-    """One row per evaluated candidate (its first result), with every recorded attribute."""
-    rows, seen = [], set()
+def study_results(study: optuna.Study) -> list[NetworkResult]:
+    """One result per network (its first), in network order."""
+    results: dict[int, NetworkResult] = {}
     for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        index = candidate_of(trial)
-        if not is_result(trial) or index in seen:
-            continue
-        seen.add(index)
-        rows.append({"trial": trial.number, "candidate": index, "state": trial.state.name.lower(),
-                     **trial.user_attrs})
-    return pd.DataFrame(rows)
+        if is_result(trial) and trial.user_attrs["network"] not in results:
+            results[trial.user_attrs["network"]] = NetworkResult.from_attrs(trial.user_attrs)
+    return [results[index] for index in sorted(results)]
+
+
+def network_count(study: optuna.Study) -> int:
+    return int(study.user_attrs.get(NETWORKS_KEY, 0))
+
+
+def stored_config(study: optuna.Study) -> StudyConfig:
+    stored = study.user_attrs.get(CONFIG_KEY)
+    if stored is None:
+        raise UserError(f"study {study.study_name!r} was not created by scalesearch")
+    return StudyConfig.from_dict(stored)

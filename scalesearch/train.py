@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -12,11 +13,13 @@ from torch import nn
 from tqdm import tqdm
 
 from scalesearch.data import ImageDataset
+from scalesearch.nn import zero_init_residual
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.config import TrainConfig, TrainResult, check_config
 from scalesearch.training.device import resolve_device
-from scalesearch.training.evaluate import evaluate
-from scalesearch.training.optimizers import build_optimizer, get_preset
+from scalesearch.training.evaluate import evaluate, recalibrate_batchnorm
+from scalesearch.training.layout import choose_layout
+from scalesearch.training.optimizers import Preset, build_optimizer, get_preset
 
 __all__ = ["TrainConfig", "TrainResult", "train_proxy"]
 
@@ -34,19 +37,26 @@ def train_proxy(
 
     After each epoch (0-based index) the top-1 accuracy goes to `on_epoch`; a True answer
     stops the run as "pruned". A non-finite loss stops it as "diverged".
+    Regularisation (augmentation, label smoothing, the model's dropout and drop-path) follows
+    `config`, or the optimizer preset where `config` leaves it None.
     """
     started = time.perf_counter()
     budget = check_config(config, resolution, len(data.train_labels))
     preset = get_preset(config.optimizer)
     device = resolve_device(config.device)
-    amp = device.type == "cuda" if config.amp is None else config.amp
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    memory_format, amp, _ = choose_layout(device, resolution, config.channels_last, config.amp)
+    config = resolve_regularization(config, preset)
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
+    calibration = torch.Generator(device=device).manual_seed(config.seed + 1_000_003)
+    if not config.model_dropout:
+        disable_dropout(model)
+    if config.zero_init_residual:
+        zero_init_residual(model)
     model.to(device=device, memory_format=memory_format)
     optimizer, scheduler = build_optimizer(model, preset, config, budget)
     step = _step_function(model, optimizer, scheduler, config, device.type, amp)
-    batches = DeviceBatches(data, resolution, device, generator, config.augment, memory_format)
+    batches = DeviceBatches(data, resolution, device, generator, bool(config.augment), memory_format)
     with_top5 = data.num_classes >= 10
 
     history: list[float] = []
@@ -65,6 +75,8 @@ def train_proxy(
                 status, message = "diverged", f"loss became {loss} by step {steps_done} (epoch {epoch})"
                 top1, top5 = 0.0, (0.0 if with_top5 else None)
                 break
+            if config.bn_recalibration_batches:
+                recalibrate_batchnorm(model, batches, config.bn_recalibration_batches, config.batch_size, calibration)
             top1, top5 = evaluate(model, batches, config.eval_batch_size, amp, with_top5)
             history.append(top1)
             if on_epoch is not None and on_epoch(epoch, top1):
@@ -82,6 +94,33 @@ def train_proxy(
         history=tuple(history),
         message=message,
     )
+
+
+def resolve_regularization(config: TrainConfig, preset: Preset) -> TrainConfig:
+    """`config` with `label_smoothing`, `augment` and `model_dropout` of None replaced by the preset's."""
+    return replace(
+        config,
+        label_smoothing=preset.label_smoothing if config.label_smoothing is None else config.label_smoothing,
+        augment=preset.augment if config.augment is None else config.augment,
+        model_dropout=preset.model_dropout if config.model_dropout is None else config.model_dropout,
+    )
+
+
+def disable_dropout(model: nn.Module) -> int:
+    """Set every dropout and stochastic-depth rate in `model` to 0 (in place); returns how many were set.
+
+    Covers torch's dropout layers, scalesearch's DropPath (`rate`) and torchvision's StochasticDepth (`p`).
+    """
+    count = 0
+    for module in model.modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd):
+            module.p = 0.0
+        elif type(module).__name__ in ("DropPath", "StochasticDepth"):
+            setattr(module, "rate" if hasattr(module, "rate") else "p", 0.0)
+        else:
+            continue
+        count += 1
+    return count
 
 
 def _step_function(

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from postgres import postgres_server, postgres_url  # noqa: F401 - fixtures: a throwaway PostgreSQL server
+
 
 @pytest.fixture()
 def importable_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], str]:

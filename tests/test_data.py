@@ -361,8 +361,15 @@ def test_data_options_defaults_and_subset() -> None:
     assert torch.bincount(dataset.test_labels).tolist() == [3] * 10
 
 
-@pytest.mark.parametrize("flag, value", [("--image-size", "0"), ("--train-images", "-3"), ("--test-images", "x")])
-def test_data_options_reject_non_positive_numbers(flag: str, value: str, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("flag, value, message", [
+    ("--image-size", "0", "must be in [8, 1024], got 0"),
+    ("--image-size", "100000", "must be in [8, 1024], got 100000"),
+    ("--train-images", "-3", "must be in [1, 100000000], got -3"),
+    ("--train-images", "1e9", "expected a whole number, got '1e9'"),
+    ("--test-images", "x", "expected a whole number, got 'x'"),
+])
+def test_data_options_reject_out_of_range_numbers(flag: str, value: str, message: str,
+                                                  capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         _parser().parse_args([flag, value])
-    assert f"argument {flag}: expected a" in capsys.readouterr().err
+    assert f"argument {flag}: {message}" in capsys.readouterr().err

@@ -29,7 +29,7 @@ def _command_modules() -> list:
     from scalesearch.cli import model_commands
 
     modules = [model_commands]
-    for optional in ("train_command", "grid_command"):
+    for optional in ("train_command", "grid_command", "worker_command"):
         try:
             modules.append(__import__(f"scalesearch.cli.{optional}", fromlist=["register"]))
         except ModuleNotFoundError as exc:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from scalesearch.data import DATASET_NAMES, DEFAULT_DATASET, ImageDataset, load_dataset
+from scalesearch.cli.numbers import IMAGE_SIZE, SUBSET_IMAGES, bounded_int, in_range
+from scalesearch.data import DATASET_NAMES, DEFAULT_DATASET, ImageDataset
+from scalesearch.study_config import DataConfig
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,29 +25,24 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--image-size",
         metavar="N",
-        type=_positive_int,
+        type=bounded_int(*IMAGE_SIZE),
         default=64,
-        help="imagefolder only: resize images to N x N once at load (default: %(default)s)",
+        help=f"imagefolder only: resize images to N x N once at load, N {in_range(IMAGE_SIZE)} (default: %(default)s)",
     )
     for split in ("train", "test"):
         group.add_argument(
-            f"--{split}-images", metavar="N", type=_positive_int, help=f"use a stratified subset of N {split} images"
+            f"--{split}-images", metavar="N", type=bounded_int(*SUBSET_IMAGES),
+            help=f"use a stratified subset of N {split} images, N {in_range(SUBSET_IMAGES)}"
         )
+
+
+def data_config(args: argparse.Namespace) -> DataConfig:
+    """The DataConfig the parsed data options describe."""
+    return DataConfig(name=args.data, root=args.data_root, download=args.download, image_size=args.image_size,
+                      train_images=args.train_images, test_images=args.test_images)
 
 
 def dataset_from_args(args: argparse.Namespace) -> ImageDataset:
     """The dataset the parsed data options name, cut to the requested subset if any."""
-    dataset = load_dataset(args.data, args.data_root, args.download, args.image_size)
-    if args.train_images is None and args.test_images is None:
-        return dataset
-    return dataset.subset(train=args.train_images, test=args.test_images)
+    return data_config(args).load()
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value

@@ -9,7 +9,9 @@ import pandas as pd
 
 from scalesearch import paper
 from scalesearch.baselines import SpecBaseline, resolve_baseline
-from scalesearch.cli.output import add_output_arguments, emit, finite_number
+from scalesearch.cli.numbers import (COEFFICIENT, MAX_PHI_VALUES, MULTIPLIER, PHI, RESOLUTION, bounded_float,
+                                     bounded_int, in_range)
+from scalesearch.cli.output import add_output_arguments, emit
 from scalesearch.errors import UserError
 from scalesearch.family import PAPER_COEFFICIENTS, cost_row, family_table
 from scalesearch.scaling import Multipliers, check_coefficient, check_phi, compound
@@ -20,16 +22,20 @@ _COUNT_FORMATS = {"params": ",d", "MACs": ",d", "activations": ",d", "d": ".3f",
 
 
 def parse_phis(text: str) -> list[float]:
-    """'0..7' (integers, inclusive), '0,0.5,1' or a single value."""
+    """'0..7' (integers, inclusive), '0,0.5,1' or a single value; at most MAX_PHI_VALUES values, each in PHI."""
     try:
         if ".." in text:
             first, last = (int(part) for part in text.split(".."))
             if last < first:
                 raise ValueError
-            values = [float(v) for v in range(first, last + 1)]
+            ends = [check_phi(float(first)), check_phi(float(last))]  # before the range is ever listed
+            values = [float(v) for v in range(int(ends[0]), int(ends[1]) + 1)]
         else:
-            values = [float(part) for part in text.split(",")]
-    except ValueError:
+            parts = text.split(",")
+            if len(parts) > MAX_PHI_VALUES:
+                raise UserError(f"phi takes at most {MAX_PHI_VALUES} values, got {len(parts):,}")
+            values = [float(part) for part in parts]
+    except (ValueError, OverflowError):
         raise UserError(f"phi must be a number, a list 0,0.5,1 or an integer range 0..7, got {text!r}") from None
     return [check_phi(v) for v in values]
 
@@ -38,15 +44,18 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
     """MODEL (zoo name, spec .json or module:function) and --resolution."""
     parser.add_argument("model", metavar="MODEL",
                         help="a zoo name (see `scalesearch models`), a spec .json file, or module:function")
-    parser.add_argument("--resolution", type=int, help="base input resolution (default: the model's own; 224 "
-                                                       "for a factory)")
+    parser.add_argument("--resolution", type=bounded_int(*RESOLUTION),
+                        help=f"base input resolution in px, {in_range(RESOLUTION)} (default: the model's own; 224 "
+                             f"for a factory)")
 
 
 def _add_coefficient_arguments(parser: argparse.ArgumentParser) -> None:
     alpha, beta, gamma = PAPER_COEFFICIENTS
-    parser.add_argument("--alpha", type=finite_number, default=alpha, help=f"depth coefficient α (default {alpha})")
-    parser.add_argument("--beta", type=finite_number, default=beta, help=f"width coefficient β (default {beta})")
-    parser.add_argument("--gamma", type=finite_number, default=gamma, help=f"resolution coefficient γ (default {gamma})")
+    number, bounds = bounded_float(*COEFFICIENT), in_range(COEFFICIENT)
+    parser.add_argument("--alpha", type=number, default=alpha, help=f"depth coefficient α {bounds} (default {alpha})")
+    parser.add_argument("--beta", type=number, default=beta, help=f"width coefficient β {bounds} (default {beta})")
+    parser.add_argument("--gamma", type=number, default=gamma,
+                        help=f"resolution coefficient γ {bounds} (default {gamma})")
 
 
 def _coefficients(args: argparse.Namespace) -> tuple[float, float, float]:
@@ -69,10 +78,12 @@ def _models(args: argparse.Namespace) -> int:
 
 def add_scaling_arguments(parser: argparse.ArgumentParser) -> None:
     """--phi (with --alpha/--beta/--gamma) or --d/--w/--r."""
-    parser.add_argument("--phi", type=finite_number, help="compound coefficient φ (uses --alpha/--beta/--gamma)")
-    parser.add_argument("--d", type=finite_number, help="depth multiplier")
-    parser.add_argument("--w", type=finite_number, help="width multiplier")
-    parser.add_argument("--r", type=finite_number, help="resolution multiplier")
+    parser.add_argument("--phi", type=bounded_float(*PHI),
+                        help=f"compound coefficient φ {in_range(PHI)} (uses --alpha/--beta/--gamma)")
+    multiplier, bounds = bounded_float(*MULTIPLIER, low_open=True), in_range(MULTIPLIER, low_open=True)
+    parser.add_argument("--d", type=multiplier, help=f"depth multiplier {bounds} (default 1)")
+    parser.add_argument("--w", type=multiplier, help=f"width multiplier {bounds} (default 1)")
+    parser.add_argument("--r", type=multiplier, help=f"resolution multiplier {bounds} (default 1)")
     _add_coefficient_arguments(parser)
 
 
@@ -82,7 +93,7 @@ def multipliers_from_args(args: argparse.Namespace) -> Multipliers:
         if any(v is not None for v in (args.d, args.w, args.r)):
             raise UserError("give either --phi or --d/--w/--r, not both")
         return compound(*_coefficients(args), check_phi(args.phi))
-    return Multipliers(args.d or 1.0, args.w or 1.0, args.r or 1.0)
+    return Multipliers(*(1.0 if value is None else value for value in (args.d, args.w, args.r)))
 
 
 def _flops(args: argparse.Namespace) -> int:
@@ -140,7 +151,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                                             "params, MACs and the MACs ratio next to the ideal (α·β²·γ²)^φ.")
     add_model_argument(scale)
     _add_coefficient_arguments(scale)
-    scale.add_argument("--phi", default="0..7", help="φ values: 0..7, 0,0.5,1 or one number (default 0..7)")
+    scale.add_argument("--phi", default="0..7", help=f"φ values: 0..7, 0,0.5,1 or one number, each {in_range(PHI)}, at most "
+                                            f"{MAX_PHI_VALUES} (default 0..7)")
     add_output_arguments(scale)
     scale.set_defaults(func=_scale)
 

@@ -25,8 +25,15 @@ def emit(table: pd.DataFrame, args: argparse.Namespace, *, formats: dict[str, st
         shown = table.copy()
         for column, spec in (formats or {}).items():
             if column in shown:
-                shown[column] = shown[column].map(lambda v, s=spec: format(v, s))
+                shown[column] = shown[column].map(lambda v, s=spec: _format(v, s))
         sys.stdout.write(shown.to_string(index=False) + "\n")
+
+
+def _format(value: object, spec: str) -> str:
+    """`value` formatted with `spec`; NA for a missing value (None or NaN, e.g. top-5 of fewer than 10 classes)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NA"
+    return format(value, spec)
 
 
 def finite_number(text: str) -> float:

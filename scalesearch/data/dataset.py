@@ -12,6 +12,7 @@ from scalesearch.data.split import stratified_indices
 from scalesearch.errors import UserError
 
 Triple = tuple[float, float, float]
+MIN_CLASSES = 2  # a classifier of one class learns nothing, yet scores 100%
 _STATS_CHUNK = 4096  # images a step when computing channel statistics
 
 
@@ -60,7 +61,15 @@ def make_dataset(
     classes: Sequence[str],
     allow_hflip: bool,
 ) -> ImageDataset:
-    """An ImageDataset from uint8 images shaped (N, H, W) or (N, C, H, W); grayscale is repeated to RGB."""
+    """An ImageDataset from uint8 images shaped (N, H, W) or (N, C, H, W); grayscale is repeated to RGB.
+
+    UserError for fewer than MIN_CLASSES classes, or a training split whose labels cover fewer.
+    """
+    check_classes(name, len(classes))
+    present = len(torch.unique(torch.as_tensor(train_labels)))
+    if present < MIN_CLASSES:
+        raise UserError(f"the {len(train_labels)} training image(s) of {name} cover {present} class{'' if present == 1 else 'es'}; "
+                        f"a classifier needs at least {MIN_CLASSES}")
     train_rgb = _as_rgb(train_images)
     mean, std = channel_stats(train_rgb)
     return ImageDataset(
@@ -74,6 +83,13 @@ def make_dataset(
         std=std,
         allow_hflip=allow_hflip,
     )
+
+
+def check_classes(name: str, count: int) -> None:
+    """UserError if a dataset of `count` classes cannot train a classifier."""
+    if count < MIN_CLASSES:
+        raise UserError(f"{name} has {count} class{'' if count == 1 else 'es'}; a classifier needs at least "
+                        f"{MIN_CLASSES}")
 
 
 def channel_stats(images: torch.Tensor) -> tuple[Triple, Triple]:

@@ -16,7 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from scalesearch.data.cache import cache_path, read_cache, write_cache
-from scalesearch.data.dataset import ImageDataset, make_dataset
+from scalesearch.data.dataset import ImageDataset, check_classes, make_dataset
 from scalesearch.data.paths import require_directory
 from scalesearch.data.split import held_out_split
 from scalesearch.errors import UserError
@@ -35,6 +35,7 @@ def load_imagefolder(path: str | Path, image_size: int) -> ImageDataset:
     root = require_directory(path, "imagefolder")
     train_folder, held_out_folder = _split_folders(root)
     classes = [folder.name for folder in _class_folders(train_folder)]
+    check_classes(f"imagefolder {train_folder}", len(classes))  # before anything is decoded or cached
     train_files = _labelled_files(train_folder, classes)
     test_files = _labelled_files(held_out_folder, classes) if held_out_folder else []
     fingerprint = [_file_fingerprint(root, file) for file, _ in train_files + test_files]

@@ -21,6 +21,7 @@ DATASET_NAMES: tuple[str, ...] = (
     SYNTHETIC_NAME,
     f"{IMAGEFOLDER_PREFIX}PATH",
 )
+MAX_IMAGE_SIZE = 1024  # imagefolder's resize target, in px a side
 _IDX_SOURCES = {source.name: source for source in (FASHION_MNIST, MNIST)}
 
 
@@ -36,8 +37,8 @@ def load_dataset(
         path = name[len(IMAGEFOLDER_PREFIX) :]
         if not path:
             raise UserError(f"{IMAGEFOLDER_PREFIX}PATH needs a folder path after the colon")
-        if image_size < 1:
-            raise UserError(f"image size must be a positive number of pixels, got {image_size}")
+        if not 1 <= image_size <= MAX_IMAGE_SIZE:
+            raise UserError(f"image size must be a positive number of pixels <= {MAX_IMAGE_SIZE}, got {image_size}")
         _reject_options(name, data_root=data_root, download=download)
         return load_imagefolder(path, image_size)
     if name in CIFAR_NAMES:

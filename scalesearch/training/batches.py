@@ -49,6 +49,15 @@ class DeviceBatches:
             index = order[start : start + batch_size]
             yield self._prepare(self.train_images[index], self.augment), self.train_labels[index]
 
+    def calibration_batches(
+        self, steps: int, batch_size: int, generator: torch.Generator
+    ) -> Iterator[torch.Tensor]:
+        """`steps` un-augmented batches of training images, drawn with `generator` (not the training one)."""
+        count = len(self.train_labels)
+        order = torch.randperm(count, device=self.train_labels.device, generator=generator)
+        for start in range(0, min(steps * batch_size, count), batch_size):
+            yield self._prepare(self.train_images[order[start : start + batch_size]], False)
+
     def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The held-out split in order, without augmentation."""
         for start in range(0, len(self.test_labels), batch_size):

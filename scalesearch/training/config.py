@@ -13,8 +13,11 @@ class TrainConfig:
     """Settings of one short proxy training run.
 
     The budget is `epochs` (fractional allowed: the last epoch is partial), or `images`
-    (training images seen) when that is set. `lr` and `weight_decay` of None take the
-    optimizer preset's defaults; `amp` of None means bf16 autocast on CUDA only.
+    (training images seen) when that is set. `lr`, `weight_decay`, `label_smoothing`,
+    `augment` and `model_dropout` of None take the optimizer preset's defaults (the "short"
+    preset turns regularisation off, the "paper" preset on; benchmarks/recipe_choice.md);
+    `channels_last` and `amp` of None take the measured choice for the device and resolution
+    (scalesearch/training/layout.py).
     """
 
     epochs: float = 3.0
@@ -23,16 +26,26 @@ class TrainConfig:
     optimizer: str = "short"
     lr: float | None = None
     weight_decay: float | None = None
-    label_smoothing: float = 0.1
+    label_smoothing: float | None = None
     warmup_epochs: float = 0.3
-    augment: bool = True
+    augment: bool | None = None
     seed: int = 0
     device: str = "auto"
     compile: bool = False
-    channels_last: bool = True
+    channels_last: bool | None = None
     amp: bool | None = None
     progress: bool = True
     eval_batch_size: int = 256
+    model_dropout: bool | None = None
+    """Keep the model's own dropout and stochastic-depth (drop-path) rates; False sets them to 0
+    on the model for this run (in place). None: the preset's choice."""
+    bn_recalibration_batches: int = 0
+    """Before each evaluation, re-estimate the BatchNorm running statistics from this many
+    un-augmented training batches (cumulative average, drawn with a generator seeded by `seed`
+    so the training batches are unchanged); 0 keeps the running statistics of training."""
+    zero_init_residual: bool = False
+    """Before training, zero the weight (gamma) of the last BatchNorm of every residual branch
+    that has an identity or projection shortcut, so each such block starts as its shortcut."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +86,10 @@ def check_config(config: TrainConfig, resolution: int, train_size: int) -> Budge
         raise UserError(f"resolution must be at least 1 px, got {resolution}")
     if config.eval_batch_size < 1:
         raise UserError(f"eval batch size must be at least 1, got {config.eval_batch_size}")
-    if not 0.0 <= config.label_smoothing < 1.0:
+    if config.label_smoothing is not None and not 0.0 <= config.label_smoothing < 1.0:
         raise UserError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
+    if config.bn_recalibration_batches < 0:
+        raise UserError(f"BN recalibration batches must not be negative, got {config.bn_recalibration_batches}")
     if config.lr is not None and not (math.isfinite(config.lr) and config.lr > 0):
         raise UserError(f"learning rate must be positive, got {config.lr}")
     if config.weight_decay is not None and not (math.isfinite(config.weight_decay) and config.weight_decay >= 0):

@@ -25,3 +25,28 @@ def evaluate(
                 hits5 += (best == labels[:, None]).any(dim=1).sum()
     total = len(batches.test_labels)
     return hits1.item() / total, hits5.item() / total if top5 else None
+
+
+def recalibrate_batchnorm(
+    model: nn.Module, batches: DeviceBatches, steps: int, batch_size: int, generator: torch.Generator
+) -> None:
+    """Re-estimate every BatchNorm layer's running statistics from `steps` training batches.
+
+    The statistics are reset and replaced by their plain average over the batches; only the BN
+    layers run in training mode (dropout and drop-path stay off). Momenta are restored after.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms or steps < 1:
+        return
+    momenta = [m.momentum for m in norms]
+    model.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative moving average
+        norm.train()
+    with torch.no_grad():
+        for images in batches.calibration_batches(steps, batch_size, generator):
+            model(images)
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    model.eval()

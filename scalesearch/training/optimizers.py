@@ -32,6 +32,12 @@ class Preset:
     make: Callable[[list[dict], float, float], torch.optim.Optimizer]
     decay: Callable[[float], float]
     bn_momentum: float | None = None
+    label_smoothing: float = 0.1
+    """Label smoothing when TrainConfig.label_smoothing is None."""
+    augment: bool = True
+    """Random crop (and flip, where the data allows it) when TrainConfig.augment is None."""
+    model_dropout: bool = True
+    """Keep the model's dropout and drop-path rates when TrainConfig.model_dropout is None."""
 
 
 def sgd_nesterov(groups: list[dict], lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -55,7 +61,8 @@ def paper_decay(progress: float) -> float:
 
 
 PRESETS: dict[str, Preset] = {
-    "short": Preset(lr_per_256=0.1, weight_decay=5e-5, make=sgd_nesterov, decay=cosine, bn_momentum=0.1),
+    "short": Preset(lr_per_256=0.1, weight_decay=5e-5, make=sgd_nesterov, decay=cosine, bn_momentum=0.1,
+                    label_smoothing=0.0, augment=False, model_dropout=False),
     "paper": Preset(lr_per_256=0.016, weight_decay=1e-5, make=rmsprop, decay=paper_decay, bn_momentum=0.01),
 }
 

@@ -1,0 +1,120 @@
+"""Which memory format and precision trains fastest, by resolution: the evidence for scalesearch/training/layout.py.
+
+For efficientnet_b0 on fashion-mnist-mini at each resolution, it times our trainer
+(`train_proxy`) in the four layouts {NCHW, channels_last} x {fp32, bf16 autocast} and the
+common-way reference loop of benchmarks/train_throughput.py, interleaved over --rounds
+rounds of about --seconds each after a warm-up, with the short recipe (no augmentation).
+It prints img/s (median over rounds), the fastest layout, the layout `choose_layout` picks
+and its speed against the fastest and against the reference, then the LAYOUTS rows the
+measurement supports. One run on a GPU takes about 2-4 minutes:
+
+    python benchmarks/gpu_layouts.py                                   # cuda, 32 64 128 224 px, batch 64
+    python benchmarks/gpu_layouts.py --batch-size 256
+    python benchmarks/gpu_layouts.py --device cpu --resolutions 32 64 --threads 2 --seconds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from train_throughput import Ours, Reference  # noqa: E402
+
+from scalesearch.data import load_dataset  # noqa: E402
+from scalesearch.train import TrainConfig  # noqa: E402
+from scalesearch.training.device import resolve_device  # noqa: E402
+from scalesearch.training.layout import choose_layout, table_choice  # noqa: E402
+
+LAYOUTS = {  # name: (channels_last, amp)
+    "NCHW fp32": (False, False),
+    "NCHW bf16": (False, True),
+    "CL fp32": (True, False),
+    "CL bf16": (True, True),
+}
+
+
+def layout_name(channels_last: bool, amp: bool) -> str:
+    return next(name for name, value in LAYOUTS.items() if value == (channels_last, amp))
+
+
+def measure(device: torch.device, resolution: int, batch_size: int, rounds: int, seconds: float) -> dict[str, float]:
+    """Median img/s of the reference and of each layout of ours at `resolution`."""
+    data = load_dataset("fashion-mnist-mini")
+    contenders = {"ref": Reference(data, resolution, batch_size, device, augment=False)}
+    for name, (channels_last, amp) in LAYOUTS.items():
+        config = TrainConfig(batch_size=batch_size, device=str(device), channels_last=channels_last, amp=amp,
+                             progress=False, augment=False, label_smoothing=0.0, model_dropout=False)
+        contenders[name] = Ours(data, resolution, config, device)
+    images = {}
+    for name, contender in contenders.items():
+        contender.train(2 * batch_size)  # warm-up: kernels, allocator, cuDNN heuristics
+        rate = contender.train(4 * batch_size)
+        images[name] = max(4, round(rate * seconds / batch_size)) * batch_size
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, contender in contenders.items():
+            rates[name].append(contender.train(images[name]))
+    del contenders
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def suggested_rows(best: dict[int, str]) -> list[str]:
+    """LAYOUTS rows ("from N px: layout") where the measured fastest layout changes."""
+    rows, previous = [], None
+    for resolution in sorted(best):
+        if best[resolution] != previous:
+            rows.append(f"from {0 if previous is None else resolution} px: {best[resolution]}")
+            previous = best[resolution]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="cuda[:N] or cpu (default cuda)")
+    parser.add_argument("--resolutions", type=int, nargs="+", default=[32, 64, 128, 224])
+    parser.add_argument("--batch-size", type=int, default=64, help="(default 64, the proxy's)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds (default 3)")
+    parser.add_argument("--seconds", type=float, default=1.0, help="about how long each timed run lasts (default 1)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"efficientnet_b0, batch {args.batch_size}, short recipe, {args.rounds} rounds of ~{args.seconds:g} s; "
+          f"{name}; torch {torch.__version__}; img/s, median over rounds", flush=True)
+    header = f"{'px':>4} {'ref':>7} " + " ".join(f"{n:>10}" for n in LAYOUTS) + "  fastest    chosen     chosen/fastest chosen/ref"
+    print(header, flush=True)
+    started = time.perf_counter()
+    best: dict[int, str] = {}
+    verdicts = []
+    for resolution in args.resolutions:
+        rates = measure(device, resolution, args.batch_size, args.rounds, args.seconds)
+        fastest = max(LAYOUTS, key=lambda n: rates[n])
+        chosen_layout = choose_layout(device, resolution)
+        chosen = layout_name(chosen_layout.channels_last, chosen_layout.amp)
+        best[resolution] = fastest
+        print(f"{resolution:>4} {rates['ref']:>7.0f} " + " ".join(f"{rates[n]:>10.0f}" for n in LAYOUTS)
+              + f"  {fastest:<10} {chosen:<10} {rates[chosen] / rates[fastest]:>14.2f} {rates[chosen] / rates['ref']:>10.2f}",
+              flush=True)
+        row = table_choice(device.type, resolution)
+        verdicts.append(f"{resolution} px: table row from {row.min_resolution} px "
+                        f"({'measured' if row.measured else 'unmeasured'}) picks {chosen}; "
+                        f"{'confirmed' if chosen == fastest or rates[chosen] >= 0.95 * rates[fastest] else 'CHANGE to ' + fastest}")
+    print("\n".join(verdicts))
+    print("rows the measurement supports (scalesearch/training/layout.py LAYOUTS[%r]): %s"
+          % (device.type, "; ".join(suggested_rows(best))))
+    print(f"took {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Which short-run recipe makes the demo's phi = 1 candidates learn? Prints the rows of recipe_choice.md.
+
+Each row trains EfficientNet-B0 scaled by compound(alpha, beta, gamma, phi=1) from
+`torch.manual_seed(seed)` with scalesearch's trainer on fashion-mnist-mini (a stratified
+subset of the training split, 1,000 test images) at the proxy resolution 32 * gamma px, and
+reports held-out top-1 after the last epoch for each seed. The same seed gives the same
+accuracy on the CPU, so accuracies are exact; wall times depend on the machine's load.
+
+    python benchmarks/recipe_choice.py --rows today,recipe --seeds 0,1
+    python benchmarks/recipe_choice.py --rows confirm-a,confirm-b --seeds 0,1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+from scalesearch.baselines import SpecBaseline
+from scalesearch.data import load_dataset
+from scalesearch.scaling import compound
+from scalesearch.train import TrainConfig, train_proxy
+from scalesearch.zoo import get_spec
+
+PAPER_POINT = (1.2, 1.1, 1.15)
+TODAY = dict(augment=True, label_smoothing=0.1, model_dropout=True)  # the short preset before this change
+RECIPE: dict = {}  # the short preset's defaults now
+
+# row -> (what changes, (alpha, beta, gamma), training images, TrainConfig fields)
+ROWS: dict[str, tuple[str, tuple[float, float, float], int, dict]] = {
+    "today": ("before: crop/flip, label smoothing 0.1, dropout 0.2, drop-path 0.2", PAPER_POINT, 3000, TODAY),
+    "noreg": ("no regularisation (the new default)", PAPER_POINT, 3000, {}),
+    "noreg-aug": ("no regularisation but crop/flip", PAPER_POINT, 3000, dict(augment=True)),
+    "bn-recal": ("+ BN re-estimation, 8 batches", PAPER_POINT, 3000, dict(bn_recalibration_batches=8)),
+    "zero-init": ("+ zero-init last BN of residual branches", PAPER_POINT, 3000, dict(zero_init_residual=True)),
+    "warmup-0.1": ("warmup 0.1 epoch", PAPER_POINT, 3000, dict(warmup_epochs=0.1)),
+    "warmup-1": ("warmup 1 epoch", PAPER_POINT, 3000, dict(warmup_epochs=1.0)),
+    "lr-0.05": ("lr 0.05 per 256 (0.0125)", PAPER_POINT, 3000, dict(lr=0.0125)),
+    "lr-0.2": ("lr 0.2 per 256 (0.05)", PAPER_POINT, 3000, dict(lr=0.05)),
+    "lr-0.4": ("lr 0.4 per 256 (0.1)", PAPER_POINT, 3000, dict(lr=0.1)),
+    "batch-32": ("batch 32, lr 0.1 per 256", PAPER_POINT, 3000, dict(batch_size=32)),
+    "batch-128": ("batch 128, lr 0.1 per 256", PAPER_POINT, 3000, dict(batch_size=128)),
+    "batch-32-lr0.2": ("batch 32, lr 0.2 per 256", PAPER_POINT, 3000, dict(batch_size=32, lr=0.025)),
+    "epochs-5": ("5 epochs", PAPER_POINT, 3000, dict(epochs=5.0)),
+    "images-6000": ("6,000 images, 3 epochs", PAPER_POINT, 6000, {}),
+    "images-6000-2ep": ("6,000 images, 2 epochs", PAPER_POINT, 6000, dict(epochs=2.0)),
+    "recipe": ("chosen recipe", PAPER_POINT, 3000, RECIPE),
+    "confirm-a": ("chosen recipe, alpha=1.3 beta=1.1 gamma=1.1", (1.3, 1.1, 1.1), 3000, RECIPE),
+    "confirm-b": ("chosen recipe, alpha=1.3 beta=1.15 gamma=1.1", (1.3, 1.15, 1.1), 3000, RECIPE),
+    "confirm-c": ("chosen recipe, alpha=1.15 beta=1.15 gamma=1.15", (1.15, 1.15, 1.15), 3000, RECIPE),
+}
+
+
+def run_row(name: str, seeds: list[int], device: str) -> str:
+    """Train the row's candidate once per seed; its Markdown table row."""
+    change, (alpha, beta, gamma), train_images, fields = ROWS[name]
+    data = load_dataset("fashion-mnist-mini").subset(train=train_images, test=1000)
+    baseline = SpecBaseline(get_spec("efficientnet-b0"))
+    multipliers = compound(alpha, beta, gamma, 1.0)
+    resolution = baseline.resolution_for(multipliers, 32)
+    accuracies, rates, walls = [], [], []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = baseline.build(multipliers, data.num_classes)
+        config = TrainConfig(seed=seed, device=device, progress=False, **fields)
+        started = time.perf_counter()
+        result = train_proxy(model, data, resolution, config)
+        walls.append(time.perf_counter() - started)
+        accuracies.append(result.top1 if result.status == "ok" else float("nan"))
+        rates.append(result.images_per_second)
+        print(f"{name} seed {seed}: top-1 by epoch {[round(a, 3) for a in result.history]}, "
+              f"{walls[-1]:.0f} s", file=sys.stderr, flush=True)
+    config = TrainConfig(**fields)
+    spread = statistics.stdev(accuracies) if len(accuracies) > 1 else float("nan")
+    return (f"| {name}: {change} | {alpha:g}/{beta:g}/{gamma:g} | {resolution} | {train_images} | {config.epochs:g} "
+            f"| {config.batch_size} | {', '.join(map(str, seeds))} | {', '.join(f'{a:.3f}' for a in accuracies)} "
+            f"| {statistics.mean(accuracies):.3f} | {spread:.3f} | {statistics.mean(rates):.0f} "
+            f"| {statistics.mean(walls):.0f} | {os.getloadavg()[0]:.1f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="today,noreg,recipe,confirm-a,confirm-b",
+                        help=f"comma-separated rows, from: {', '.join(ROWS)}")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (default 0,1)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-header", action="store_true", help="print the rows only")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = args.rows.split(",")
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows: {', '.join(unknown)}")
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    if not args.no_header:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s), device {args.device}")
+        print("| recipe change | α/β/γ | px | train images | epochs | batch | seeds | top-1 per seed | mean | std "
+              "| img/s | wall s | load |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        print(run_row(row, seeds, args.device), flush=True)
+
+
+if __name__ == "__main__":
+    main()

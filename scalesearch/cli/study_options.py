@@ -1,0 +1,97 @@
+"""Options and folders shared by the commands that run a study (`grid`, `calibrate`, `worker`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from scalesearch.cli.numbers import bounded_float, bounded_int, in_range
+from scalesearch.errors import UserError
+from scalesearch.storage import HEARTBEAT_RANGE, Heartbeat, default_storage_url
+
+MAX_WORKERS = 64
+TOP_RANGE = (1, 10_000)
+_STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def study_name(text: str) -> str:
+    """argparse type: a study name that is also a safe folder name (no path, no leading dot)."""
+    if not _STUDY_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected letters, digits, '.', '_' or '-' (at most 100, not starting "
+                                         f"with '.', '_' or '-'), got {text!r}")
+    return text
+
+
+def add_storage_arguments(parser: argparse.ArgumentParser, *, study_required: bool = False,
+                          default_study: str = "") -> None:
+    """--study, --storage and --heartbeat."""
+    group = parser.add_argument_group("study")
+    group.add_argument("--study", type=study_name, required=study_required,
+                       help="study name" + (f" (default {default_study})" if default_study else ""))
+    group.add_argument("--storage", required=study_required,
+                       help="Optuna storage URL: sqlite:///PATH, or postgresql://USER@HOST/DB to share one study "
+                            "between machines" + ("" if study_required else " (default sqlite:///RUNS/STUDY/study.db)"))
+    group.add_argument("--heartbeat", type=bounded_float(*HEARTBEAT_RANGE), default=Heartbeat().interval,
+                       help=f"seconds between a running trial's heartbeats, {in_range(HEARTBEAT_RANGE)}; a trial "
+                            f"silent for 3 beats is failed and retried (default {Heartbeat().interval:g})")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, default_study: str) -> None:
+    """The storage options plus --runs-dir, --workers and --top."""
+    add_storage_arguments(parser, default_study=default_study)
+    group = parser.add_argument_group("run")
+    group.add_argument("--runs-dir", default="runs", help="where runs/STUDY/ lives (default runs)")
+    group.add_argument("--workers", type=bounded_int(1, MAX_WORKERS), default=1,
+                       help=f"worker processes on this machine, in [1, {MAX_WORKERS}]; with N GPUs each worker gets "
+                            f"its own (default 1)")
+    group.add_argument("--top", type=bounded_int(*TOP_RANGE), default=10,
+                       help=f"rows of the ranking to print, {in_range(TOP_RANGE)} (default 10)")
+
+
+def heartbeat_from_args(args: argparse.Namespace) -> Heartbeat:
+    return Heartbeat(args.heartbeat)
+
+
+def storage_url_for(storage: str | None, run_dir: Path) -> str:
+    return storage or default_storage_url(run_dir)
+
+
+@contextlib.contextmanager
+def run_folder(runs_dir: str, name: str) -> Iterator[Path]:
+    """runs_dir/name, created if missing; removed again if the block fails and this process created it.
+
+    Only the outermost folder this process itself created is removed: a folder another process
+    created at the same moment is never touched.
+    """
+    run_dir = Path(runs_dir) / name
+    created = _make_folders(run_dir)
+    try:
+        yield run_dir
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+def _make_folders(path: Path) -> Path | None:
+    """Create `path` and its missing parents; the outermost folder this call created, if any."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    created = None
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UserError(f"cannot create the run folder {folder}: {exc.strerror}") from None
+        created = created or folder
+    if not path.is_dir():
+        raise UserError(f"run folder {path} is not a folder")
+    if not os.access(path, os.W_OK):
+        raise UserError(f"run folder {path} is not writable")
+    return created

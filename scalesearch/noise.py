@@ -1,0 +1,217 @@
+"""How much a proxy ranking can tell apart: seed noise, the tie-with-best test, seeds needed to separate.
+
+All accuracies are fractions (0.82, not 82 %). A candidate's reward is its mean accuracy times a
+known positive constant (the MACs factor of ACC·(MACs/T)^w), so its standard error in reward units
+is σ·(objective/accuracy)/√n for n seeds, σ being the seed noise of one training's accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_MAX_SEEDS = 100
+
+# The wording of every statement this module makes, kept in one place.
+TEST_WORDING = "difference ≤ {z:.2f} combined standard errors (two-sided {percent} %)"
+SEPARATE_WORDING = "to separate them: --seeds {seeds} ({duration})"
+CANNOT_SEPARATE_WORDING = "to separate them: more than {max_seeds} seeds would be needed"
+
+TIE_COLUMNS = ("objective", "accuracy", "n_seeds", "state")
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """Pooled seed noise: `sigma` (std of one training's accuracy), its degrees of freedom, groups used."""
+
+    sigma: float
+    dof: int
+    n_groups: int
+
+    @property
+    def known(self) -> bool:
+        """True when at least one group had two values, i.e. sigma is a number."""
+        return self.dof > 0
+
+
+def pooled_seed_std(groups: Iterable[Sequence[float]]) -> NoiseEstimate:
+    """Pooled within-group standard deviation: Σ squared deviations from each group's mean / Σ (nᵢ − 1).
+
+    Only groups with at least two (non-NaN) values count; NaN values are dropped first.
+    With no such group the estimate is NaN with 0 degrees of freedom.
+    """
+    squares = 0.0
+    dof = 0
+    used = 0
+    for group in groups:
+        values = np.asarray(group, dtype=float)
+        values = values[~np.isnan(values)]
+        if values.size < 2:
+            continue
+        squares += float(((values - values.mean()) ** 2).sum())
+        dof += values.size - 1
+        used += 1
+    if dof == 0:
+        return NoiseEstimate(sigma=math.nan, dof=0, n_groups=0)
+    return NoiseEstimate(sigma=math.sqrt(squares / dof), dof=dof, n_groups=used)
+
+
+def critical_value(confidence: float = DEFAULT_CONFIDENCE) -> float:
+    """z of the two-sided test at `confidence`: norm.ppf(1 − (1 − confidence)/2), 1.96 for 0.95."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, not {confidence}")
+    return float(norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+
+
+def describe_test(confidence: float = DEFAULT_CONFIDENCE) -> str:
+    """One line naming the tie test, e.g. 'difference ≤ 1.96 combined standard errors (two-sided 95 %)'."""
+    return TEST_WORDING.format(z=critical_value(confidence), percent=f"{confidence * 100:g}")
+
+
+def uncertainty(sigma: float, n_seeds: int) -> float:
+    """Standard error of the mean accuracy of `n_seeds` seeds: σ/√n."""
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds must be at least 1, not {n_seeds}")
+    return sigma / math.sqrt(n_seeds)
+
+
+def _check_sigma(sigma: float) -> None:
+    if not math.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"the seed noise sigma must be a finite number ≥ 0, not {sigma}")
+
+
+def _reward_scale(table: pd.DataFrame) -> pd.Series:
+    """objective/accuracy of each row (the reward's constant); NaN where accuracy is not positive."""
+    accuracy = table["accuracy"].astype(float)
+    return table["objective"].astype(float) / accuracy.where(accuracy > 0)
+
+
+def standard_errors(table: pd.DataFrame, sigma: float) -> pd.Series:
+    """Standard error of each row's objective: σ·(objective/accuracy)/√n_seeds (NaN for non-complete rows)."""
+    _check_sigma(sigma)
+    missing = [column for column in TIE_COLUMNS if column not in table.columns]
+    if missing:
+        raise ValueError(f"the table lacks the column(s) {', '.join(missing)}")
+    if not table.index.is_unique:
+        raise ValueError("the table's index must be unique")
+    complete = table["state"] == "complete"
+    counts = table["n_seeds"].astype(float)
+    if (complete & ~(counts >= 1)).any():
+        raise ValueError("every complete row needs n_seeds ≥ 1")
+    error = sigma * _reward_scale(table) / np.sqrt(counts.where(counts >= 1))
+    return error.where(complete)
+
+
+def _best_label(table: pd.DataFrame) -> object | None:
+    complete = table[(table["state"] == "complete") & table["objective"].notna()]
+    if complete.empty:
+        return None
+    return complete["objective"].astype(float).idxmax()
+
+
+@dataclass(frozen=True)
+class TieTest:
+    """The test that marks the candidates it cannot tell from the best, at a two-sided `confidence`."""
+
+    confidence: float = DEFAULT_CONFIDENCE
+
+    @property
+    def z(self) -> float:
+        return critical_value(self.confidence)
+
+    def describe(self) -> str:
+        return describe_test(self.confidence)
+
+    def tied_with_best(self, table: pd.DataFrame, sigma: float) -> pd.Series:
+        return tied_with_best(table, sigma, self.confidence)
+
+
+def tied_with_best(table: pd.DataFrame, sigma: float, confidence: float = DEFAULT_CONFIDENCE) -> pd.Series:
+    """Boolean Series (the table's index): which complete rows the test cannot tell from the best.
+
+    `table` has the columns objective, accuracy, n_seeds and state, in any order of rows. The best is
+    the complete row with the largest objective; a complete row is tied with it when
+    best − objective ≤ z·√(se_best² + se_row²), se as in `standard_errors`. The best is tied with
+    itself; rows whose state is not "complete" are False. Raises ValueError when sigma is NaN
+    (unknown noise: estimate it first) or negative. A row whose accuracy is 0 has no known reward
+    scale and is False unless it is the best.
+    """
+    error = standard_errors(table, sigma)
+    tied = pd.Series(False, index=table.index, dtype=bool)
+    best = _best_label(table)
+    if best is None:
+        return tied
+    objective = table["objective"].astype(float)
+    margin = critical_value(confidence) * np.sqrt(error**2 + error.loc[best] ** 2)
+    tied[:] = ((objective.loc[best] - objective) <= margin).fillna(False).to_numpy(dtype=bool)
+    tied &= (table["state"] == "complete").to_numpy()
+    tied.loc[best] = True
+    return tied
+
+
+def seeds_to_separate(gap: float, sigma: float, confidence: float = DEFAULT_CONFIDENCE,
+                      max_seeds: int = DEFAULT_MAX_SEEDS) -> int | None:
+    """Smallest n such that two means of n seeds each, `gap` apart, differ by more than z·σ·√(2/n).
+
+    None when gap ≤ 0 (or NaN) or n would exceed `max_seeds`. σ = 0 gives 1.
+    """
+    _check_sigma(sigma)
+    if not gap > 0:
+        return None
+    z = critical_value(confidence)
+    n = max(1, math.floor(2.0 * (z * sigma / gap) ** 2) + 1)
+    while n > 1 and z * sigma * math.sqrt(2.0 / (n - 1)) < gap:  # guard against rounding
+        n -= 1
+    while not z * sigma * math.sqrt(2.0 / n) < gap:
+        n += 1
+    return n if n <= max_seeds else None
+
+
+def _duration(seconds: float) -> str:
+    minutes = seconds / 60.0
+    if minutes < 1:
+        return "under 1 min"
+    if minutes < 90:
+        return f"about {round(minutes)} min"
+    return f"about {minutes / 60:.1f} h"
+
+
+def separation_advice(table: pd.DataFrame, sigma: float, seconds_per_training: float, current_seeds: int,
+                      confidence: float = DEFAULT_CONFIDENCE, max_seeds: int = DEFAULT_MAX_SEEDS) -> str | None:
+    """'to separate them: --seeds N (about M min)' for the set tied with the best; None when nothing is tied.
+
+    N is the smallest seed count (above `current_seeds`) at which the best differs significantly from
+    every other tied row, all rows having N seeds: for each tied row, `seeds_to_separate` with the
+    gap in objective units and an effective σ = sigma·√((s_best² + s_row²)/2), s = objective/accuracy
+    (the gap converted to accuracy units); N is the largest of these (usually the runner-up's).
+    M = (N − current_seeds) × (number of complete rows) × seconds_per_training / 60, since a rerun
+    with more seeds retrains every candidate. Beyond `max_seeds`: 'more than … seeds would be needed'.
+    """
+    tied = tied_with_best(table, sigma, confidence)
+    if tied.sum() < 2:
+        return None
+    best = _best_label(table)
+    objective = table["objective"].astype(float)
+    scale = _reward_scale(table)
+    needed = current_seeds + 1
+    for label in tied.index[tied.to_numpy()]:
+        if label == best:
+            continue
+        effective = sigma * math.sqrt((scale.loc[best] ** 2 + scale.loc[label] ** 2) / 2.0)
+        if not math.isfinite(effective):
+            return CANNOT_SEPARATE_WORDING.format(max_seeds=max_seeds)
+        n = seeds_to_separate(objective.loc[best] - objective.loc[label], effective, confidence, max_seeds)
+        if n is None:
+            return CANNOT_SEPARATE_WORDING.format(max_seeds=max_seeds)
+        needed = max(needed, n)
+    if needed > max_seeds:
+        return CANNOT_SEPARATE_WORDING.format(max_seeds=max_seeds)
+    rows = int((table["state"] == "complete").sum())
+    seconds = (needed - current_seeds) * rows * seconds_per_training
+    return SEPARATE_WORDING.format(seeds=needed, duration=_duration(seconds))

@@ -1,0 +1,227 @@
+"""The runner: takes a study's points to trained, recorded networks, on one process or many.
+
+A worker pulls waiting trials only. When none is waiting but some run elsewhere, it waits:
+they finish, or their heartbeat goes stale, Optuna fails them and its retry callback queues
+them again for whoever is free. The runner does not know where points come from.
+
+    run(config, storage_url, study_name)      # validate, create or resume, work
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import optuna
+import torch
+from optuna.trial import TrialState
+from tqdm import tqdm
+
+from scalesearch.baselines import Baseline, check_model, resolve_baseline
+from scalesearch.data import ImageDataset
+from scalesearch.errors import UserError
+from scalesearch.record import NetworkPlan, NetworkResult, plan_networks
+from scalesearch.storage import Heartbeat
+from scalesearch.study import create_or_resume, final_epoch, is_result, join_study, network_count
+from scalesearch.study_config import StudyConfig
+from scalesearch.train import train_proxy
+
+POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated configuration with what it needs loaded: nothing has been written yet."""
+
+    config: StudyConfig
+    baseline: Baseline
+    data: ImageDataset
+    plans: tuple[NetworkPlan, ...]
+
+
+def prepare(config: StudyConfig) -> Prepared:
+    """Load the baseline and data, check every setting and the model, plan the distinct networks."""
+    baseline = resolve_baseline(config.baseline, config.resolution)
+    data = config.data.load()
+    config.validate_training(len(data.train_labels))
+    plans = plan_networks(config, baseline)
+    largest = max(plans, key=lambda p: p.macs)
+    check_model(baseline, largest.multipliers, data.num_classes, largest.proxy_resolution)
+    return Prepared(config, baseline, data, plans)
+
+
+def run(config: StudyConfig, storage_url: str, study_name: str, *, workers: int = 1,
+        heartbeat: Heartbeat = Heartbeat(), progress: bool = True) -> optuna.Study:
+    """Create or resume the study and train every network that has no result yet."""
+    prepared = prepare(config)
+    study = create_or_resume(config, prepared.plans, storage_url, study_name, heartbeat)
+    work_on(study, prepared, storage_url, workers=workers, heartbeat=heartbeat, progress=progress)
+    return study
+
+
+def work_on(study: optuna.Study, prepared: Prepared, storage_url: str, *, workers: int = 1,
+            heartbeat: Heartbeat = Heartbeat(), progress: bool = True) -> None:
+    """Work on `study` here (one worker) or in `workers` processes, with a bar of networks done."""
+    with _Progress(study, progress) as bar:
+        if workers == 1:
+            work(study, prepared, device=None, on_trial=bar.refresh)
+            return
+        devices = worker_devices(prepared.config.training.device, workers)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")
+        processes = [context.Process(target=worker_main, args=(storage_url, study.study_name, device, threads,
+                                                               heartbeat.interval))
+                     for device in devices]
+        for process in processes:
+            process.start()
+        try:
+            while any(p.is_alive() for p in processes):
+                bar.refresh()
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            for process in processes:
+                process.join(timeout=30)
+            raise
+        for process in processes:
+            process.join()
+        bar.refresh()
+        codes = [p.exitcode for p in processes if p.exitcode != 0]
+        if codes:
+            raise UserError(f"{len(codes)} of {workers} workers failed (exit codes {codes}); "
+                            f"rerun the same command to resume")
+
+
+def worker_devices(device: str, workers: int) -> list[str]:
+    """One device per worker: the GPUs in turn when the device is auto or plain cuda, else `device`."""
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        return [f"cuda:{i % count}" for i in range(workers)]
+    return [device] * workers
+
+
+def worker_main(storage_url: str, study_name: str, device: str | None, threads: int,
+                heartbeat_interval: float) -> None:
+    """Entry point of a worker process: join the study from its storage and work until nothing is left."""
+    torch.set_num_threads(threads)
+    try:
+        study, config = join_study(storage_url, study_name, Heartbeat(heartbeat_interval))
+        work(study, prepare_worker(config), device=device)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except UserError as exc:
+        print(f"scalesearch worker: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def prepare_worker(config: StudyConfig) -> Prepared:
+    """What a joining worker needs: the baseline and data; the networks come from the waiting trials."""
+    baseline = resolve_baseline(config.baseline, config.resolution)
+    return Prepared(config, baseline, config.data.load(), ())
+
+
+class _SpareTrial(Exception):
+    """The waiting trial this worker went for was taken by another one; its empty trial is closed."""
+
+
+def work(study: optuna.Study, prepared: Prepared, *, device: str | None,
+         on_trial: Callable[[], None] | None = None) -> None:
+    """Train waiting networks until none is waiting or running anywhere."""
+    config = prepared.config.for_worker(device)
+    objective = _objective(replace(prepared, config=config))
+    callbacks = [lambda _study, _trial: on_trial()] if on_trial else []
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            study.optimize(objective, n_trials=1, catch=(_SpareTrial,), callbacks=callbacks)
+        elif study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            time.sleep(POLL_SECONDS)
+        else:
+            return
+
+
+def _objective(prepared: Prepared) -> Callable[[optuna.Trial], float]:
+    config, last_epoch = prepared.config, final_epoch(prepared.config)
+
+    def objective(trial: optuna.Trial) -> float:
+        if "network" not in trial.user_attrs:
+            trial.set_user_attr("spare", True)
+            raise _SpareTrial()
+        plan = NetworkPlan.from_attrs(trial.user_attrs)
+        trial.suggest_int("network", plan.index, plan.index)
+        prune = config.pruning.method != "none" and not plan.probe
+        history: list[float] = []
+
+        def on_epoch(epoch: int, accuracy: float) -> bool:
+            history.append(accuracy)
+            trial.set_user_attr("accuracy_so_far", history)
+            trial.report(accuracy, epoch + 1)
+            return prune and epoch + 1 < last_epoch and trial.should_prune()
+
+        result = train_network(plan, prepared, on_epoch)
+        for key, value in result.to_attrs().items():
+            trial.set_user_attr(key, value)
+        if result.status == "pruned":
+            raise optuna.TrialPruned()
+        return result.objective
+
+    return objective
+
+
+def train_network(plan: NetworkPlan, prepared: Prepared,
+                  on_epoch: Callable[[int, float], bool] | None = None) -> NetworkResult:
+    """Proxy-train `plan` once per seed (the probe's seeds for the noise probe) and score the mean.
+
+    Weights come from the seed alone. `on_epoch` sees the first seed's accuracies and may
+    prune; a pruned or diverged seed ends the network's training.
+    """
+    config = prepared.config
+    seeds = config.probe_seeds if plan.probe else config.seeds
+    training = config.training if plan.epochs is None else replace(config.training, epochs=plan.epochs, images=None)
+    started = time.perf_counter()
+    accuracies, histories, epochs, status = [], [], 0.0, "ok"
+    for number, seed in enumerate(seeds):
+        torch.manual_seed(seed)
+        model = prepared.baseline.build(plan.multipliers, prepared.data.num_classes)
+        outcome = train_proxy(model, prepared.data, plan.proxy_resolution, replace(training, seed=seed),
+                              on_epoch if number == 0 else None)
+        accuracies.append(outcome.top1)
+        histories.append(outcome.history)
+        epochs += outcome.epochs_completed
+        if outcome.status != "ok":
+            status = outcome.status
+            break
+    accuracy = sum(accuracies) / len(accuracies)
+    return NetworkResult(plan=plan, status=status, seeds=tuple(seeds[:len(accuracies)]),
+                         accuracies=tuple(accuracies), histories=tuple(histories), epochs_trained=epochs,
+                         wall_seconds=time.perf_counter() - started,
+                         objective=config.scoring.score(accuracy, plan.macs))
+
+
+class _Progress:
+    """Networks with a result out of the study's networks, with tqdm's estimate of the time left."""
+
+    def __init__(self, study: optuna.Study, enabled: bool) -> None:
+        self.study = study
+        self.bar = tqdm(total=network_count(study), initial=self._done(), desc="networks", unit="net",
+                        disable=not enabled, dynamic_ncols=True)
+
+    def _done(self) -> int:
+        return len({t.user_attrs["network"] for t in self.study.get_trials(deepcopy=False) if is_result(t)})
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def refresh(self) -> None:
+        done = self._done()
+        if done > self.bar.n:
+            self.bar.update(done - self.bar.n)

@@ -1,0 +1,105 @@
+"""Memory format and precision of a training run, chosen by device and resolution from measurements.
+
+`choose_layout` reads `LAYOUTS`: for each device type, rows of (smallest resolution in px,
+channels_last, bf16 autocast, where the choice comes from). The row with the largest
+threshold not above the run's resolution applies. An explicit setting (TrainConfig's
+`channels_last` or `amp` not None) always wins over the table.
+
+Measured with benchmarks/train_throughput.py and benchmarks/gpu_layouts.py on
+efficientnet_b0 (the README's throughput section has the figures). To change a choice, rerun
+
+    python benchmarks/gpu_layouts.py             # CUDA: B0 at 32/64/128/224 px, all four layouts
+    python benchmarks/gpu_layouts.py --device cpu --resolutions 32 64
+
+and edit the row it names; each row states whether it was measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+
+@dataclass(frozen=True)
+class Choice:
+    """From `min_resolution` px up (until the next row): the layout to train in, and its evidence."""
+
+    min_resolution: int
+    channels_last: bool
+    amp: bool
+    source: str
+    measured: bool
+
+
+LAYOUTS: dict[str, tuple[Choice, ...]] = {
+    "cpu": (
+        Choice(0, channels_last=True, amp=False, measured=True, source=(
+            "2-core x86 CPU, torch 2.14, B0 batch 64 at 32 and 64 px (benchmarks/gpu_layouts.py --device cpu, "
+            "2026-11-29): channels_last fp32 fastest; bf16 autocast slower on a CPU without native bf16 matmul")),
+    ),
+    "cuda": (
+        Choice(0, channels_last=False, amp=False, measured=True, source=(
+            "H200, B0 at 32 px (issue 9): NCHW fp32 9,984 img/s, the fastest layout; "
+            "bf16 + channels_last the slowest")),
+        Choice(96, channels_last=True, amp=True, measured=False, source=(
+            "not measured yet: the usual tensor-core layout for large activations; "
+            "confirm the threshold with benchmarks/gpu_layouts.py")),
+    ),
+}
+"""Per device type, rows in increasing `min_resolution`, the first at 0."""
+
+_FALLBACK = Choice(0, channels_last=False, amp=False, measured=False,
+                   source="device type not in LAYOUTS: torch's defaults (NCHW, fp32)")
+
+
+class Layout(NamedTuple):
+    """How a run holds its activations and computes: unpack as `memory_format, amp = layout`."""
+
+    memory_format: torch.memory_format
+    amp: bool
+    source: str = ""
+
+    @property
+    def channels_last(self) -> bool:
+        return self.memory_format == torch.channels_last
+
+    def describe(self) -> str:
+        """One line, e.g. "channels_last fp32 (measured: ...)"."""
+        return (f"{'channels_last' if self.channels_last else 'NCHW'} {'bf16 autocast' if self.amp else 'fp32'}"
+                f" ({self.source})")
+
+
+def table_choice(device_type: str, resolution: int) -> Choice:
+    """The `LAYOUTS` row for a run on `device_type` at `resolution` px."""
+    rows = LAYOUTS.get(device_type)
+    if not rows:
+        return _FALLBACK
+    chosen = rows[0]
+    for row in rows:
+        if row.min_resolution <= resolution:
+            chosen = row
+    return chosen
+
+
+def choose_layout(
+    device: torch.device | str, resolution: int, channels_last: bool | None = None, amp: bool | None = None
+) -> Layout:
+    """Memory format and bf16 autocast for training on `device` at `resolution` px.
+
+    `channels_last` and `amp` of None take the measured table's choice; True or False wins.
+    """
+    device_type = torch.device(device).type
+    row = table_choice(device_type, resolution)
+    use_channels_last = row.channels_last if channels_last is None else channels_last
+    use_amp = row.amp if amp is None else amp
+    if channels_last is not None and amp is not None:
+        source = "set explicitly"
+    else:
+        evidence = "measured" if row.measured else "unmeasured"
+        source = f"{device_type} from {row.min_resolution} px, {evidence}"
+        if channels_last is not None or amp is not None:
+            source += "; partly set explicitly"
+    memory_format = torch.channels_last if use_channels_last else torch.contiguous_format
+    return Layout(memory_format, use_amp, source)

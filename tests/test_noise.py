@@ -1,0 +1,188 @@
+"""Seed noise, the tie-with-best test and the seeds needed to separate, on hand-made tables."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from scalesearch.noise import (
+    NoiseEstimate,
+    TieTest,
+    critical_value,
+    describe_test,
+    pooled_seed_std,
+    seeds_to_separate,
+    separation_advice,
+    standard_errors,
+    tied_with_best,
+    uncertainty,
+)
+
+Z95 = 1.959963984540054  # norm.ppf(0.975)
+
+
+def test_pooled_seed_std_by_hand() -> None:
+    # deviations from the means 0.81 and 0.72: ±0.01 twice and ±0.02 twice; 1 + 1 degrees of freedom
+    estimate = pooled_seed_std([[0.8, 0.82], [0.7, 0.74]])
+    assert estimate.sigma == pytest.approx(math.sqrt((0.01**2 * 2 + 0.02**2 * 2) / 2))
+    assert (estimate.dof, estimate.n_groups) == (2, 2)
+    assert estimate.known
+
+
+def test_pooled_seed_std_unequal_groups_skips_singletons_and_nan() -> None:
+    # group 1: mean 0.6, squares 0.01+0+0.01 = 0.02 over 2 dof; group 2: squares 0.02 over 1 dof
+    estimate = pooled_seed_std([[0.5, 0.6, 0.7], [0.3, 0.5, math.nan], [0.9], []])
+    assert estimate.sigma == pytest.approx(math.sqrt((0.02 + 0.02) / 3))
+    assert (estimate.dof, estimate.n_groups) == (3, 2)
+
+
+def test_pooled_seed_std_without_repeats_is_unknown() -> None:
+    estimate = pooled_seed_std([[0.8], [0.7], [math.nan, 0.6]])
+    assert math.isnan(estimate.sigma) and estimate.dof == 0 and estimate.n_groups == 0
+    assert not estimate.known
+    assert isinstance(estimate, NoiseEstimate)
+    with pytest.raises(AttributeError):
+        estimate.sigma = 1.0  # type: ignore[misc]
+
+
+def test_uncertainty_and_critical_value() -> None:
+    assert uncertainty(0.06, 4) == pytest.approx(0.03)
+    assert uncertainty(0.06, 1) == pytest.approx(0.06)
+    with pytest.raises(ValueError):
+        uncertainty(0.06, 0)
+    assert critical_value(0.95) == pytest.approx(Z95)
+    assert critical_value(0.99) == pytest.approx(2.5758293035489)
+    with pytest.raises(ValueError):
+        critical_value(1.0)
+
+
+def test_describe_test() -> None:
+    assert describe_test() == "difference ≤ 1.96 combined standard errors (two-sided 95 %)"
+    assert describe_test(0.99) == "difference ≤ 2.58 combined standard errors (two-sided 99 %)"
+    assert TieTest(0.99).describe() == describe_test(0.99)
+    assert TieTest().z == pytest.approx(Z95)
+
+
+def _tie_table() -> pd.DataFrame:
+    """Best: accuracy 0.8, reward scale 0.9, 4 seeds, σ = 0.02 → se = 0.02·0.9/2 = 0.009.
+
+    'inside' and 'outside' (scale 0.95, 1 seed → se 0.019) sit 1e-5 inside and outside the margin
+    z·√(0.009² + 0.019²); 'far' (4 seeds, scale 0.9) is clearly outside; pruned rows never count.
+    """
+    se_best = 0.02 * 0.9 / 2
+    se_row = 0.02 * 0.95 / 1
+    margin = Z95 * math.sqrt(se_best**2 + se_row**2)  # ≈ 0.04120
+    best = 0.8 * 0.9
+    rows = {
+        "far": (0.6 * 0.9, 0.6, 4, "complete"),
+        "inside": (best - margin + 1e-5, (best - margin + 1e-5) / 0.95, 1, "complete"),
+        "best": (best, 0.8, 4, "complete"),
+        "pruned": (0.0, 0.79, 1, "pruned"),
+        "outside": (best - margin - 1e-5, (best - margin - 1e-5) / 0.95, 1, "complete"),
+        "failed": (math.nan, math.nan, 0, "fail"),
+    }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["objective", "accuracy", "n_seeds", "state"])
+
+
+def test_standard_errors() -> None:
+    errors = standard_errors(_tie_table(), 0.02)
+    assert errors["best"] == pytest.approx(0.009)
+    assert errors["inside"] == pytest.approx(0.019)
+    assert math.isnan(errors["pruned"]) and math.isnan(errors["failed"])
+
+
+def test_tied_with_best_on_a_constructed_table() -> None:
+    table = _tie_table()
+    tied = tied_with_best(table, 0.02)
+    assert tied.dtype == bool and list(tied.index) == list(table.index)
+    assert tied.to_dict() == {"far": False, "inside": True, "best": True, "pruned": False, "outside": False,
+                              "failed": False}
+    # a stricter test (99 %) has a wider margin: 'outside' joins, 'far' stays out
+    assert tied_with_best(table, 0.02, confidence=0.99)["outside"]
+    assert not tied_with_best(table, 0.02, confidence=0.99)["far"]
+    assert TieTest(0.95).tied_with_best(table, 0.02).equals(tied)
+
+
+def test_tied_with_best_zero_noise_and_edge_cases() -> None:
+    table = _tie_table()
+    assert tied_with_best(table, 0.0).to_dict() == {"far": False, "inside": False, "best": True, "pruned": False,
+                                                    "outside": False, "failed": False}
+    only_pruned = table[table["state"] == "pruned"]
+    assert not tied_with_best(only_pruned, 0.02).any()
+    assert tied_with_best(table.iloc[0:0], 0.02).empty
+
+
+def test_tied_with_best_refuses_unknown_noise_and_bad_tables() -> None:
+    with pytest.raises(ValueError, match="sigma"):
+        tied_with_best(_tie_table(), math.nan)
+    with pytest.raises(ValueError, match="sigma"):
+        tied_with_best(_tie_table(), -0.1)
+    with pytest.raises(ValueError, match="n_seeds"):
+        tied_with_best(_tie_table().drop(columns="n_seeds"), 0.02)
+    zero_seeds = _tie_table()
+    zero_seeds.loc["best", "n_seeds"] = 0
+    with pytest.raises(ValueError, match="n_seeds"):
+        tied_with_best(zero_seeds, 0.02)
+
+
+def test_seeds_to_separate_by_hand() -> None:
+    # gap = σ = 0.05: need 1.96·√(2/n) < 1, i.e. n > 2·1.96² = 7.68 → 8
+    # (n = 7: 1.96·0.05·√(2/7) = 0.0524 > 0.05; n = 8: 1.96·0.05·0.5 = 0.0490 < 0.05)
+    assert seeds_to_separate(0.05, 0.05) == 8
+    assert seeds_to_separate(0.05, 0.05, max_seeds=7) is None
+    assert seeds_to_separate(0.05, 0.05, max_seeds=8) == 8
+    # gap = 0.04, σ = 0.02: n > 2·(1.96/2)² = 1.92 → 2
+    assert seeds_to_separate(0.04, 0.02) == 2
+    # a gap far above the noise: one seed each
+    assert seeds_to_separate(0.5, 0.02) == 1
+    assert seeds_to_separate(0.01, 0.0) == 1
+    assert seeds_to_separate(0.0, 0.05) is None
+    assert seeds_to_separate(-0.01, 0.05) is None
+    assert seeds_to_separate(math.nan, 0.05) is None
+    with pytest.raises(ValueError):
+        seeds_to_separate(0.05, math.nan)
+
+
+def _advice_table(scale: float = 1.0) -> pd.DataFrame:
+    """σ = 0.02, one seed: margin 1.96·√2·0.02·scale ≈ 0.0554·scale.
+
+    With scale 1: 0.76 (gap 0.04) and 0.75 (gap 0.05) are tied with 0.80, 0.70 (gap 0.10) is not.
+    Separating 0.76 needs n > 2·(1.96·0.02/0.04)² = 1.92 → 2 seeds; 0.75 needs n > 1.23 → 2.
+    """
+    accuracy = [0.80, 0.76, 0.75, 0.70, 0.78]
+    return pd.DataFrame({"objective": [a * scale for a in accuracy], "accuracy": accuracy,
+                         "n_seeds": [1, 1, 1, 1, 1], "state": ["complete"] * 4 + ["pruned"]})
+
+
+def test_separation_advice_by_hand() -> None:
+    table = _advice_table()
+    assert tied_with_best(table, 0.02).tolist() == [True, True, True, False, False]
+    # (2 − 1) more seed × 4 complete rows × 60 s = 4 min
+    assert separation_advice(table, 0.02, seconds_per_training=60, current_seeds=1) == \
+        "to separate them: --seeds 2 (about 4 min)"
+    # the reward's constant cancels: the same table at half the reward needs the same seeds
+    assert separation_advice(_advice_table(0.5), 0.02, 60, 1) == "to separate them: --seeds 2 (about 4 min)"
+    # σ = 0.03: 0.76 needs n > 2·(1.96·0.03/0.04)² = 4.32 → 5; (5 − 1) × 4 × 600 s = 160 min
+    assert separation_advice(table, 0.03, 600, 1) == "to separate them: --seeds 5 (about 2.7 h)"
+    assert separation_advice(table, 0.03, 1, 1) == "to separate them: --seeds 5 (under 1 min)"
+
+
+def test_separation_advice_asks_for_more_seeds_than_now() -> None:
+    # two seeds each: se = 0.02/√2, margin 1.96·0.02 = 0.0392, so only 0.785 stays tied with the best
+    table = _advice_table().assign(n_seeds=2)
+    table.loc[1, "objective"] = table.loc[1, "accuracy"] = 0.785  # gap 0.015 < 1.96·0.02 = 0.0392
+    # n > 2·(1.96·0.02/0.015)² = 13.66 → 14; (14 − 2) × 4 × 30 s = 24 min
+    assert separation_advice(table, 0.02, 30, 2) == "to separate them: --seeds 14 (about 24 min)"
+
+
+def test_separation_advice_without_tie_or_beyond_reach() -> None:
+    table = _advice_table()
+    assert separation_advice(table, 0.001, 60, 1) is None  # nothing within noise
+    assert separation_advice(table.iloc[[0, 4]], 0.02, 60, 1) is None  # one complete row
+    near = table.copy()
+    near.loc[1, ["objective", "accuracy"]] = 0.798
+    assert separation_advice(near, 0.02, 60, 1) == "to separate them: more than 100 seeds would be needed"
+    # gap 0.002: n > 2·(1.96·0.02/0.002)² = 768.3 → 769; (769 − 1) × 4 × 60 s = 51.2 h
+    assert separation_advice(near, 0.02, 60, 1, max_seeds=1000) == "to separate them: --seeds 769 (about 51.2 h)"
