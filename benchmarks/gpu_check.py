@@ -1,4 +1,6 @@
-"""CUDA correctness of the proxy trainer: B0 trains on the embedded data under bf16 autocast.
+"""CUDA correctness of the proxy trainer: B0 trains on the embedded data in the layout choose_layout picks.
+
+For speed by layout and resolution see benchmarks/gpu_layouts.py.
 
     python benchmarks/gpu_check.py   # on a machine with a CUDA GPU
 """

@@ -44,11 +44,14 @@ def layout_name(channels_last: bool, amp: bool) -> str:
     return next(name for name, value in LAYOUTS.items() if value == (channels_last, amp))
 
 
-def measure(device: torch.device, resolution: int, batch_size: int, rounds: int, seconds: float) -> dict[str, float]:
-    """Median img/s of the reference and of each layout of ours at `resolution`."""
+def measure(
+    device: torch.device, resolution: int, batch_size: int, rounds: int, seconds: float, layouts: list[str]
+) -> dict[str, float]:
+    """Median img/s of the reference and of each of `layouts` of ours at `resolution`."""
     data = load_dataset("fashion-mnist-mini")
     contenders = {"ref": Reference(data, resolution, batch_size, device, augment=False)}
-    for name, (channels_last, amp) in LAYOUTS.items():
+    for name in layouts:
+        channels_last, amp = LAYOUTS[name]
         config = TrainConfig(batch_size=batch_size, device=str(device), channels_last=channels_last, amp=amp,
                              progress=False, augment=False, label_smoothing=0.0, model_dropout=False)
         contenders[name] = Ours(data, resolution, config, device)
@@ -85,6 +88,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds (default 3)")
     parser.add_argument("--seconds", type=float, default=1.0, help="about how long each timed run lasts (default 1)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's)")
+    parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=list(LAYOUTS), metavar="LAYOUT",
+                        help=f"layouts of ours to time (default all: {', '.join(map(repr, LAYOUTS))})")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -92,18 +97,20 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"efficientnet_b0, batch {args.batch_size}, short recipe, {args.rounds} rounds of ~{args.seconds:g} s; "
           f"{name}; torch {torch.__version__}; img/s, median over rounds", flush=True)
-    header = f"{'px':>4} {'ref':>7} " + " ".join(f"{n:>10}" for n in LAYOUTS) + "  fastest    chosen     chosen/fastest chosen/ref"
+    layouts = args.layouts
+    header = f"{'px':>4} {'ref':>7} " + " ".join(f"{n:>10}" for n in layouts) + "  fastest    chosen     chosen/fastest chosen/ref"
     print(header, flush=True)
     started = time.perf_counter()
     best: dict[int, str] = {}
     verdicts = []
     for resolution in args.resolutions:
-        rates = measure(device, resolution, args.batch_size, args.rounds, args.seconds)
-        fastest = max(LAYOUTS, key=lambda n: rates[n])
         chosen_layout = choose_layout(device, resolution)
         chosen = layout_name(chosen_layout.channels_last, chosen_layout.amp)
+        timed = layouts if chosen in layouts else [*layouts, chosen]
+        rates = measure(device, resolution, args.batch_size, args.rounds, args.seconds, timed)
+        fastest = max(layouts, key=lambda n: rates[n])
         best[resolution] = fastest
-        print(f"{resolution:>4} {rates['ref']:>7.0f} " + " ".join(f"{rates[n]:>10.0f}" for n in LAYOUTS)
+        print(f"{resolution:>4} {rates['ref']:>7.0f} " + " ".join(f"{rates[n]:>10.0f}" for n in layouts)
               + f"  {fastest:<10} {chosen:<10} {rates[chosen] / rates[fastest]:>14.2f} {rates[chosen] / rates['ref']:>10.2f}",
               flush=True)
         row = table_choice(device.type, resolution)

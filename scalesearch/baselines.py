@@ -44,7 +44,7 @@ class Baseline:
 
     def resolution_for(self, multipliers: Multipliers, base: int | None = None) -> int:
         """The scaled input resolution from `base` (default: the baseline's nominal one)."""
-        resolution = scale_resolution(base or self.resolution, multipliers.resolution)
+        resolution = scale_resolution(self.resolution if base is None else base, multipliers.resolution)
         if resolution < self.min_resolution:
             raise UserError(f"resolution {resolution} is smaller than {self.name}'s total stride "
                             f"{self.min_resolution}; use a larger resolution")
@@ -162,6 +162,16 @@ def build_checked(baseline: Baseline, multipliers: Multipliers, num_classes: int
         raise UserError(f"the model of {what} gave {got} for 2 images of {resolution}x{resolution} px; "
                         f"expected (2, {num_classes}): one logit per class")
     return model
+
+
+def check_scaled(baseline: Baseline, multipliers: Multipliers, resolution: int | None = None,
+                 num_classes: int = 1000) -> int:
+    """The scaled resolution (`resolution` if given), after the cheap checks: UserError if it is below the
+    stride or above MAX_RESOLUTION, or if the scaled spec is out of bounds; nothing is built or counted."""
+    resolution = resolution or baseline.resolution_for(multipliers)
+    if isinstance(baseline, SpecBaseline):
+        check_size(baseline.scaled(multipliers, num_classes), resolution)
+    return resolution
 
 
 def check_model(baseline: Baseline, multipliers: Multipliers, num_classes: int, resolution: int) -> None:

@@ -29,7 +29,7 @@ MAX_RESOLUTION = 4_096
 MAX_CLASSES = 100_000
 MAX_IN_CHANNELS = 64
 MAX_WEIGHTS = 2_000_000_000  # convolution and classifier weights, estimated from the spec
-MAX_MACS = 2_000_000_000_000  # multiply-adds of one image at the spec's resolution, estimated
+MAX_MACS = 10_000_000_000_000  # multiply-adds of one image at the spec's resolution, estimated
 
 
 class SpecError(UserError):

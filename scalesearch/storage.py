@@ -7,6 +7,7 @@ again. `creation_lock` serialises the creation of a study between processes and 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import math
@@ -29,6 +30,10 @@ MAX_RETRIES = 2  # a network whose worker died this often is left failed until t
 # Renamed in Optuna 4.9, which deprecates the old name with a FutureWarning on every run.
 _RetryCallback = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or \
     optuna.storages.RetryFailedTrialCallback
+
+
+class ReadOnlyStorage(UserError):
+    """The storage can be read but not written (a read-only file, folder or mount)."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,17 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def open_storage(url: str, heartbeat: Heartbeat = Heartbeat()) -> RDBStorage:
-    """An RDB storage with heartbeats; UserError with the driver's reason when it cannot be opened."""
+def check_url(url: str) -> str:
+    """The URL's scheme; UserError for an unknown scheme or an SQLite file in a missing folder."""
     scheme = scheme_of(url)
     if scheme == "sqlite" and not sqlite_path(url).parent.is_dir():
         raise UserError(f"storage folder {sqlite_path(url).parent} does not exist")
+    return scheme
+
+
+def open_storage(url: str, heartbeat: Heartbeat = Heartbeat()) -> RDBStorage:
+    """An RDB storage with heartbeats; UserError with the driver's reason when it cannot be opened."""
+    scheme = check_url(url)
     engine_kwargs = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own progress and errors say what matters
     try:
@@ -76,10 +87,20 @@ def open_storage(url: str, heartbeat: Heartbeat = Heartbeat()) -> RDBStorage:
                                  grace_period=heartbeat.grace,
                                  heartbeat_stale_trial_callback=_RetryCallback(max_retry=MAX_RETRIES))
     except Exception as exc:  # SQLAlchemy and drivers raise many kinds; the user needs the reason
-        raise UserError(f"cannot open storage {redact(url)}: {first_line(exc)}") from None
+        kind = ReadOnlyStorage if "readonly" in str(exc) else UserError
+        raise kind(f"cannot open storage {redact(url)}: {first_line(exc)}") from None
     if scheme == "sqlite":
         _lock_sqlite_transactions(storage.engine)
     return storage
+
+
+def open_read_only(url: str) -> RDBStorage:
+    """An SQLite storage opened read-only (no heartbeats, no locks): for reading a finished study."""
+    uri = f"sqlite:///file:{sqlite_path(url)}?mode=ro&uri=true"
+    try:
+        return RDBStorage(uri, skip_compatibility_check=True, skip_table_creation=True)
+    except Exception as exc:
+        raise UserError(f"cannot read storage {url}: {first_line(exc)}") from None
 
 
 def first_line(exc: BaseException) -> str:
@@ -95,10 +116,15 @@ def creation_lock(url: str, name: str) -> Iterator[None]:
     advisory lock; MySQL: GET_LOCK. Taken before the storage's tables are created, so two
     processes starting at the same instant end with one schema and one study.
     """
-    scheme = scheme_of(url)
+    scheme = check_url(url)
     if scheme == "sqlite":
         lock_path = sqlite_path(url).with_name(sqlite_path(url).name + ".lock")
-        with open(lock_path, "a") as handle:
+        try:
+            handle = open(lock_path, "a")
+        except OSError as exc:
+            kind = ReadOnlyStorage if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else UserError
+            raise kind(f"cannot open storage {url}: {exc.strerror}") from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

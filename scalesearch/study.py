@@ -14,7 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from scalesearch.errors import UserError
 from scalesearch.record import NetworkPlan, NetworkResult
-from scalesearch.storage import Heartbeat, creation_lock, open_storage, redact
+from scalesearch.storage import Heartbeat, creation_lock, open_read_only, open_storage, redact, sqlite_path
 from scalesearch.study_config import Pruning, StudyConfig, identity_difference
 
 CONFIG_KEY = "scalesearch_config"
@@ -53,17 +53,32 @@ def create_or_resume(config: StudyConfig, plans: tuple[NetworkPlan, ...], url: s
             study.set_user_attr(CONFIG_KEY, config.to_dict())
             study.set_user_attr(NETWORKS_KEY, len(plans))
         else:
-            stored = study.user_attrs.get(CONFIG_KEY)
-            if stored is None:
-                raise UserError(f"study {name!r} in {redact(url)} was not created by scalesearch; "
-                                f"pick another --study name")
-            wanted = config.identity()
-            if StudyConfig.from_dict(stored).identity() != wanted:
-                raise UserError(f"study {name!r} was created with other settings "
-                                f"({identity_difference(StudyConfig.from_dict(stored).identity(), wanted)}); "
-                                f"rerun with those settings or pick another --study name")
+            _check_same_config(study, config)
         enqueue_missing(study, plans)
     return study
+
+
+def read_finished_study(url: str, name: str, config: StudyConfig) -> optuna.Study:
+    """Study `name` of a read-only SQLite storage, if it was made with `config` and every network has a result."""
+    try:
+        study = optuna.load_study(study_name=name, storage=open_read_only(url))
+    except KeyError:
+        raise UserError(f"no study {name!r} in the read-only storage {url}") from None
+    _check_same_config(study, config)
+    missing = network_count(study) - len(study_results(study))
+    if missing:
+        raise UserError(f"study {name!r} is read-only and {missing} of {network_count(study)} networks have no "
+                        f"result; make {sqlite_path(url)} and its folder writable to finish it")
+    return study
+
+
+def _check_same_config(study: optuna.Study, config: StudyConfig) -> None:
+    stored = stored_config(study).identity()
+    wanted = config.identity()
+    if stored != wanted:
+        raise UserError(f"study {study.study_name!r} was created with other settings "
+                        f"({identity_difference(stored, wanted)}); rerun with those settings or pick another "
+                        f"--study name")
 
 
 def enqueue_missing(study: optuna.Study, plans: tuple[NetworkPlan, ...]) -> int:
@@ -109,5 +124,5 @@ def network_count(study: optuna.Study) -> int:
 def stored_config(study: optuna.Study) -> StudyConfig:
     stored = study.user_attrs.get(CONFIG_KEY)
     if stored is None:
-        raise UserError(f"study {study.study_name!r} was not created by scalesearch")
+        raise UserError(f"study {study.study_name!r} was not created by scalesearch; pick another --study name")
     return StudyConfig.from_dict(stored)

@@ -40,6 +40,9 @@ ONE_POINT = ["--alpha-range", "2,2", "--beta-range", "1,1", "--gamma-range", "1,
 # One epoch of 400 images: about a second a network on one thread; learning is not the point here.
 TRAIN = ["--data", "synthetic", "--train-images", "400", "--test-images", "100", "--epochs", "1",
          "--batch-size", "50", "--proxy-resolution", "16", "--prune", "none", "--device", "cpu", "--quiet"]
+# Two epochs of 800 images where a worker is killed: it is killed when the first epoch is reported
+# (so its heartbeat has begun), and the second one leaves time to do it mid-training.
+KILLABLE = ["--epochs", "2", "--train-images", "800"]
 HEARTBEAT = ["--heartbeat", "1"]  # seconds between beats; a trial silent for 3 s is stale
 TIMEOUT = 120  # seconds any one process may take before the test gives up on it
 RESULT_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -52,12 +55,13 @@ def write_spec(folder: Path) -> Path:
 
 
 def grid_argv(spec: Path, runs: Path, points: Sequence[str] = FOUR_POINTS, *extra: str) -> list[str]:
-    return ["grid", "--baseline", str(spec), *points, *TRAIN, *HEARTBEAT, "--runs-dir", str(runs), *extra]
+    return ["grid", "--baseline", str(spec), *points, *TRAIN, "--noise-seeds", "2", *HEARTBEAT, "--runs-dir",
+            str(runs), *extra]
 
 
 def worker_argv(url: str, study: str) -> list[str]:
     """The README's command for one more machine."""
-    return ["worker", "--storage", url, "--study", study, "--quiet", *HEARTBEAT]
+    return ["worker", "--storage", url, "--study", study, *HEARTBEAT]
 
 
 def environment() -> dict[str, str]:
@@ -92,11 +96,6 @@ class Process:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
             self.popen.wait(30)
-
-
-def run_python(code: str, args: Sequence[str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=environment(),
-                          timeout=timeout)
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.05,
@@ -163,7 +162,7 @@ def assert_each_network_trained_once(url: str, study: str) -> list[FrozenTrial]:
 
 
 def running_trial(url: str, study: str, results: int = 0) -> FrozenTrial | None:
-    """A trial that is training a network (RUNNING, network known), once `results` networks are done."""
+    """A trial past its first epoch (so its heartbeat beats), once `results` networks are done."""
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return None
     try:
@@ -172,25 +171,34 @@ def running_trial(url: str, study: str, results: int = 0) -> FrozenTrial | None:
         return None
     if sum(results_per_network(all_trials).values()) < results:
         return None
-    running = [t for t in all_trials if t.state == TrialState.RUNNING and "network" in t.user_attrs]
+    running = [t for t in all_trials if t.state == TrialState.RUNNING and t.user_attrs.get("accuracy_so_far")]
     return running[0] if running else None
 
 
 def kill_mid_trial(process: Process, url: str, study: str, results: int = 0) -> FrozenTrial:
-    """kill -9 `process` while it trains a network (its heartbeat has begun); the trial it held."""
-    trial = wait_for(lambda: running_trial(url, study, results), TIMEOUT, "running trial", alive=[process])
-    time.sleep(0.3)  # well inside the network's training, after the heartbeat's first beat
+    """kill -9 `process` while it trains a network (searches run with KILLABLE); the trial it held."""
+    trial = wait_for(lambda: running_trial(url, study, results), TIMEOUT, "running trial", alive=[process],
+                     interval=0.02)
     process.kill(signal.SIGKILL)
-    return trial
+    [after] = [t for t in trials(url, study) if t.number == trial.number]
+    assert after.state == TrialState.RUNNING, "the network finished before the kill: train it longer"
+    return after
 
 
 # Two copies of this script run `scalesearch` once per round, in process, each round starting at
 # the same instant: a barrier of files, polled every millisecond, after every import is done.
+# Figures are not drawn (a second of CPU per process and round, and tested elsewhere), and a
+# worker waiting for the other's trial looks every 0.2 s instead of 2 s.
 RACE_SCRIPT = r"""
 import json, sys, time, traceback
 from pathlib import Path
+import torch
+from scalesearch import plots, runner
 from scalesearch.cli import build_parser, main
 build_parser()  # import every command before the first start
+torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)  # its first use imports torch._dynamo (seconds)
+plots.accuracy_vs_macs = plots.objective_plane = lambda *args: None  # the race is not about figures: 1 s saved
+runner.POLL_SECONDS = 0.2  # the loser waits for the winner's trial: check often, the rounds are short
 me, folder, rounds = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
 codes = []
 for number, argv in enumerate(rounds):
@@ -200,6 +208,7 @@ for number, argv in enumerate(rounds):
         if time.monotonic() > deadline:
             sys.exit(f"round {number}: the other process never came")
         time.sleep(0.001)
+    started = time.monotonic()
     try:
         code = main(argv)
     except SystemExit as exc:
@@ -208,7 +217,7 @@ for number, argv in enumerate(rounds):
         traceback.print_exc()
         code = "traceback"
     codes.append(code)
-    print(f"round {number}: {code}", file=sys.stderr, flush=True)
+    print(f"round {number}: exit {code} after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 (folder / f"codes-{me}.json").write_text(json.dumps(codes))
 """
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
-from scalesearch.cli import main
+from scalesearch.cli import main, train_command
 from scalesearch.spec import Head, NetworkSpec, Stage, Stem
 
 TINY = NetworkSpec("tiny", Stem(8, 3, 2, "silu"),
@@ -60,3 +62,41 @@ def test_bad_input_is_one_line_and_exit_2(tiny_spec, capsys, extra, complaint) -
     assert main(_train(tiny_spec, "--epochs", "1", *extra)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and complaint in err[0] and err[0].startswith("scalesearch train: error:")
+
+
+def test_the_same_seed_gives_the_same_weights_and_accuracy(tiny_spec, capsys, monkeypatch) -> None:
+    initial: list[dict[str, torch.Tensor]] = []
+    real = train_command.train_proxy
+
+    def recording(model, *args, **kwargs):
+        initial.append({k: v.clone() for k, v in model.state_dict().items()})
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(train_command, "train_proxy", recording)
+    rows = []
+    for seed in ("3", "3", "4"):
+        torch.manual_seed(12345 + len(rows))  # whatever ran before must not matter
+        assert main(_train(tiny_spec, "--images", "200", "--seed", seed, "--json")) == 0
+        rows.append(json.loads(capsys.readouterr().out)[0])
+    first, again, other = initial
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+    assert rows[0]["top1"] == rows[1]["top1"] and rows[0]["top5"] == rows[1]["top5"]
+    assert [row["seed"] for row in rows] == [3, 3, 4]
+
+
+def test_fewer_than_ten_classes_prints_no_top5(tiny_spec, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("SCALESEARCH_CACHE", str(tmp_path / "cache"))
+    for label, colour in enumerate(((200, 30, 30), (30, 200, 30), (30, 30, 200))):
+        folder = tmp_path / "images" / f"class{label}"
+        folder.mkdir(parents=True)
+        for index in range(10):
+            Image.new("RGB", (16, 16), colour).save(folder / f"{index}.png")
+    argv = ["train", tiny_spec, "--data", f"imagefolder:{tmp_path / 'images'}", "--image-size", "16",
+            "--batch-size", "8", "--images", "16", "--proxy-resolution", "16", "--quiet"]
+    assert main([*argv, "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["top5"] is None and 0 <= row["top1"] <= 1
+    assert main(argv) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "top5" in table[0] and "NA" in table[1]

@@ -18,6 +18,7 @@ from PIL import Image
 from scalesearch.cli.data_options import add_data_arguments, dataset_from_args
 from scalesearch.data import DATASET_NAMES, DEFAULT_DATASET, ImageDataset, load_dataset
 from scalesearch.data import imagefolder
+from scalesearch.data.dataset import make_dataset
 from scalesearch.data.idx import FASHION_MNIST_CLASSES, read_idx
 from scalesearch.data.split import held_out_split, stratified_indices
 from scalesearch.errors import UserError
@@ -373,3 +374,27 @@ def test_data_options_reject_out_of_range_numbers(flag: str, value: str, message
     with pytest.raises(SystemExit):
         _parser().parse_args([flag, value])
     assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
+# --- fewer than two classes ------------------------------------------------------------------
+
+
+def test_a_one_class_imagefolder_is_refused_before_decoding(tmp_path: Path, _private_cache: Path) -> None:
+    _write_class_folders(tmp_path / "all", per_class=3)
+    only = tmp_path / "one"
+    only.mkdir()
+    (tmp_path / "all" / "cat").rename(only / "cat")
+    with _raises(r"^imagefolder .*one has 1 class; a classifier needs at least 2$"):
+        load_dataset(f"imagefolder:{only}")
+    assert not _private_cache.exists()  # nothing decoded, nothing cached
+
+
+def test_a_dataset_or_subset_of_one_class_is_refused(embedded: ImageDataset) -> None:
+    images = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
+    with _raises(r"^one has 1 class; a classifier needs at least 2$"):
+        make_dataset("one", images, [0] * 4, images, [0] * 4, ["a"], True)
+    with _raises(r"^the 4 training image\(s\) of two cover 1 class; a classifier needs at least 2$"):
+        make_dataset("two", images, [1] * 4, images, [0, 1, 0, 1], ["a", "b"], True)
+    with _raises(r"^the 1 training image\(s\) of fashion-mnist-mini cover 1 class"):
+        embedded.subset(train=1)
+    assert embedded.subset(train=2).num_classes == 10

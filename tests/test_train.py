@@ -1,4 +1,5 @@
-"""The proxy trainer: learning, determinism, budgets, pruning, divergence, presets, batches and CLI options."""
+"""The proxy trainer: learning, determinism, budgets, pruning, divergence, presets, batches, CLI options,
+and the short-run recipe's mechanisms (regularisation off, BN re-estimation, zero-initialised residuals)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from scalesearch.baselines import SpecBaseline
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.data import ImageDataset, load_dataset
 from scalesearch.data.dataset import make_dataset
 from scalesearch.errors import UserError
-from scalesearch.train import TrainConfig, TrainResult, train_proxy
+from scalesearch.nn import ConvBNAct, DropPath, ResidualBlock, zero_init_residual
+from scalesearch.scaling import Multipliers
+from scalesearch.train import TrainConfig, TrainResult, disable_dropout, resolve_regularization, train_proxy
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.config import plan_budget
+from scalesearch.training.evaluate import recalibrate_batchnorm
+from scalesearch.zoo import get_spec
 from scalesearch.training.optimizers import PRESETS, build_optimizer
 
 RESOLUTION = 16
@@ -35,6 +41,26 @@ def tiny_net(num_classes: int = 10, seed: int = 0) -> nn.Module:
         *block(3, 16), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2), *block(32, 32),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, num_classes),
     )
+
+
+def residual_net(seed: int = 0) -> nn.Module:
+    """A stem, a residual block with a shortcut, one without, dropout 0.3 before the classifier."""
+    torch.manual_seed(seed)
+
+    def branch() -> nn.Sequential:
+        return nn.Sequential(ConvBNAct(16, 16, 3, act="relu"), ConvBNAct(16, 16, 3))
+
+    return nn.Sequential(
+        ConvBNAct(3, 16, 3, 2, act="relu"),
+        ResidualBlock(branch(), None, True, 0.2),
+        ResidualBlock(branch(), None, False, 0.2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(16, 10),
+    )
+
+
+def rates(model: nn.Module) -> list[float]:
+    """Every dropout and drop-path rate of `model`, in module order."""
+    return [m.p if isinstance(m, nn.Dropout) else m.rate for m in model.modules() if isinstance(m, (nn.Dropout, DropPath))]
 
 
 class NaNNet(nn.Module):
@@ -252,3 +278,79 @@ def test_training_config_maps_cli_arguments() -> None:
     assert plain.parse_args([]).epochs == TrainConfig().epochs
     with pytest.raises(SystemExit):
         plain.parse_args(["--optimizer", "adam"])
+
+
+def test_short_preset_turns_regularisation_off_and_paper_keeps_it() -> None:
+    short, paper = PRESETS["short"], PRESETS["paper"]
+    off = resolve_regularization(TrainConfig(), short)
+    assert (off.label_smoothing, off.augment, off.model_dropout) == (0.0, False, False)
+    on = resolve_regularization(TrainConfig(optimizer="paper"), paper)
+    assert (on.label_smoothing, on.augment, on.model_dropout) == (0.1, True, True)
+    asked = resolve_regularization(TrainConfig(label_smoothing=0.05, augment=True, model_dropout=True), short)
+    assert (asked.label_smoothing, asked.augment, asked.model_dropout) == (0.05, True, True)
+
+
+def test_regularisation_off_zeroes_dropout_and_drop_path_of_the_trained_model(small: ImageDataset) -> None:
+    config = replace(QUICK, epochs=1)
+    model = residual_net()
+    assert rates(model) == [0.2, 0.2, 0.3]
+    train_proxy(model, small, RESOLUTION, config)
+    assert rates(model) == [0.0, 0.0, 0.0]
+    for kept in (replace(config, model_dropout=True), replace(config, optimizer="paper", lr=1e-3)):
+        model = residual_net()
+        train_proxy(model, small, RESOLUTION, kept)
+        assert rates(model) == [0.2, 0.2, 0.3]
+    torchvision = pytest.importorskip("torchvision")
+    depth = torchvision.ops.StochasticDepth(0.2, "row")
+    assert disable_dropout(nn.Sequential(depth, nn.Dropout2d(0.1))) == 2 and depth.p == 0.0
+
+
+def test_zero_init_zeroes_the_last_bn_of_residual_branches_only() -> None:
+    model = SpecBaseline(get_spec("efficientnet-b0")).build(Multipliers(), 10)
+    blocks = [m for m in model.modules() if isinstance(m, ResidualBlock)]
+    with_shortcut = [b for b in blocks if b.residual]
+    assert 0 < len(with_shortcut) < len(blocks)
+    assert zero_init_residual(model) == len(with_shortcut)
+    for block in blocks:
+        norms = [m for m in block.body.modules() if isinstance(m, nn.BatchNorm2d)]
+        assert torch.all(norms[-1].weight == 0) == block.residual
+        assert all(torch.all(n.weight == 1) for n in norms[:-1])
+
+
+def test_trainer_zero_inits_residual_branches_when_asked(small: ImageDataset) -> None:
+    model = residual_net()
+    train_proxy(model, small, RESOLUTION, replace(QUICK, epochs=1, lr=1e-12, zero_init_residual=True))
+    zeroed, kept = (block.body[-1][1].weight for block in (model[1], model[2]))
+    assert zeroed.abs().max() < 1e-6 and torch.allclose(kept, torch.ones_like(kept))
+
+
+def test_bn_recalibration_averages_fresh_training_batches_and_is_seeded(small: ImageDataset) -> None:
+    batches = DeviceBatches(small, RESOLUTION, torch.device("cpu"), torch.Generator().manual_seed(0))
+    models = [tiny_net(), tiny_net(), tiny_net()]
+    for model, seed in zip(models, (1, 1, 2)):
+        for norm in model.modules():
+            if isinstance(norm, nn.BatchNorm2d):
+                norm.running_mean.fill_(5.0)
+        recalibrate_batchnorm(model, batches, 2, 32, torch.Generator().manual_seed(seed))
+        assert not model.training
+    first = [[m for m in model.modules() if isinstance(m, nn.BatchNorm2d)][0] for model in models]
+    assert first[0].momentum == 0.1 and first[0].num_batches_tracked.item() == 2
+    assert torch.equal(first[0].running_mean, first[1].running_mean)
+    assert not torch.equal(first[0].running_mean, first[2].running_mean)
+    images = torch.cat(list(batches.calibration_batches(2, 32, torch.Generator().manual_seed(1))))
+    with torch.no_grad():
+        expected = models[0][0](images).mean(dim=(0, 2, 3))
+    assert torch.allclose(first[0].running_mean, expected, atol=1e-5)
+
+
+def test_bn_recalibration_changes_running_stats_but_not_training(small: ImageDataset) -> None:
+    def run(recalibration: int) -> tuple[TrainResult, nn.Module]:
+        model = tiny_net()
+        return train_proxy(model, small, RESOLUTION, replace(QUICK, epochs=1, bn_recalibration_batches=recalibration)), model
+
+    (plain, plain_model), (first, model), (again, _) = run(0), run(3), run(3)
+    assert first == replace(again, wall_seconds=first.wall_seconds, images_per_second=first.images_per_second)
+    assert torch.equal(plain_model[0].weight, model[0].weight)  # same training steps
+    assert not torch.equal(plain_model[1].running_mean, model[1].running_mean)
+    with pytest.raises(UserError, match="BN recalibration"):
+        train_proxy(tiny_net(), small, RESOLUTION, replace(QUICK, bn_recalibration_batches=-1))

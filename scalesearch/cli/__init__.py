@@ -22,14 +22,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for module in _command_modules():
         module.register(commands)
+    for command_parser in commands.choices.values():
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse `argv`; arguments no option takes are reported by the command's own parser, named."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _command_modules() -> list:
     from scalesearch.cli import model_commands
 
     modules = [model_commands]
-    for optional in ("train_command", "grid_command", "worker_command"):
+    for optional in ("train_command", "grid_command", "worker_command", "calibrate_command"):
         try:
             modules.append(__import__(f"scalesearch.cli.{optional}", fromlist=["register"]))
         except ModuleNotFoundError as exc:
@@ -40,8 +50,7 @@ def _command_modules() -> list:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(build_parser(), argv)
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -9,14 +9,16 @@ from functools import partial
 from pathlib import Path
 
 from scalesearch.cli.data_options import add_data_arguments, data_config
-from scalesearch.cli.numbers import PHI, PROXY_RESOLUTION, RESOLUTION, bounded_float, bounded_int, in_range
+from scalesearch.cli.numbers import PHI, PROXY_RESOLUTION, RESOLUTION, SEED, bounded_float, bounded_int, in_range
 from scalesearch.cli.ranking_output import report_ranking
 from scalesearch.cli.study_options import add_run_arguments, heartbeat_from_args, run_folder, storage_url_for
 from scalesearch.cli.train_options import add_training_arguments, training_config
+from scalesearch.errors import UserError
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.runner import prepare, work_on
-from scalesearch.study import create_or_resume
+from scalesearch.storage import ReadOnlyStorage, redact
+from scalesearch.study import create_or_resume, read_finished_study
 from scalesearch.study_config import MAX_PRUNE_EPOCH, MAX_SEEDS, PRUNERS, Pruning
 
 # The demo defaults: chosen so that `make demo` searches the default grid in under 10 minutes on
@@ -48,6 +50,8 @@ def _study_name(args: argparse.Namespace) -> str:
 def grid_config_from_args(args: argparse.Namespace):  # noqa: ANN201 - StudyConfig
     """The StudyConfig the arguments describe (everything validated, nothing written)."""
     space = GridSpace(args.alpha_range, args.beta_range, args.gamma_range, args.step, args.product, args.tol)
+    if args.seed + args.seeds - 1 > SEED[1]:
+        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
     seeds = tuple(range(args.seed, args.seed + args.seeds))
     return grid_study(args.baseline, phi=args.phi, space=space, target_macs=args.target_macs, w=args.w,
                       hard=args.hard, data=data_config(args), training=training_config(args), seeds=seeds,
@@ -66,13 +70,19 @@ def _grid(args: argparse.Namespace) -> int:
         f"{len(prepared.plans)} distinct networks; T = {config.scoring.target_macs:,.0f} MACs; "
         f"{trainings} proxy trainings ({len(config.probe_seeds)} seeds of the noise probe)")
     heartbeat = heartbeat_from_args(args)
-    with run_folder(args.runs_dir, name) as run_dir:
-        url = storage_url_for(args.storage, run_dir)
-        study = create_or_resume(config, prepared.plans, url, name, heartbeat)
-    if args.no_work:
-        say(f"study {name!r} is ready in {url}; join it with: scalesearch worker --storage URL --study {name}")
-        return 0
-    work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet)
+    run_dir = Path(args.runs_dir) / name
+    url = storage_url_for(args.storage, run_dir)
+    try:
+        with run_folder(run_dir):
+            study = create_or_resume(config, prepared.plans, url, name, heartbeat)
+    except ReadOnlyStorage:
+        study = read_finished_study(url, name, config)  # a finished study can still be ranked
+    else:
+        if args.no_work:
+            say(f"study {name!r} is ready in {redact(url)}; join it from any machine with: "
+                f"scalesearch worker --storage URL --study {name}")
+            return 0
+        work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet)
     report_ranking(study, config, run_dir, args.top, baseline_argument=args.baseline)
     return 0
 

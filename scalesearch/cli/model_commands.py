@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import pandas as pd
@@ -23,20 +24,24 @@ _COUNT_FORMATS = {"params": ",d", "MACs": ",d", "activations": ",d", "d": ".3f",
 
 def parse_phis(text: str) -> list[float]:
     """'0..7' (integers, inclusive), '0,0.5,1' or a single value; at most MAX_PHI_VALUES values, each in PHI."""
-    try:
-        if ".." in text:
+    malformed = UserError(f"phi must be a number, a list 0,0.5,1 or an integer range 0..7, got {text!r}")
+    if ".." in text:
+        try:
             first, last = (int(part) for part in text.split(".."))
-            if last < first:
-                raise ValueError
-            ends = [check_phi(float(first)), check_phi(float(last))]  # before the range is ever listed
-            values = [float(v) for v in range(int(ends[0]), int(ends[1]) + 1)]
-        else:
-            parts = text.split(",")
-            if len(parts) > MAX_PHI_VALUES:
-                raise UserError(f"phi takes at most {MAX_PHI_VALUES} values, got {len(parts):,}")
-            values = [float(part) for part in parts]
-    except (ValueError, OverflowError):
-        raise UserError(f"phi must be a number, a list 0,0.5,1 or an integer range 0..7, got {text!r}") from None
+        except ValueError:
+            raise malformed from None
+        if last < first:
+            raise malformed
+        for end in (first, last):  # before the range is ever listed
+            check_phi(float(end) if abs(end) < 2**53 else math.inf if end > 0 else -math.inf)
+        return [float(v) for v in range(first, last + 1)]
+    parts = text.split(",")
+    if len(parts) > MAX_PHI_VALUES:
+        raise UserError(f"phi takes at most {MAX_PHI_VALUES} values, got {len(parts)}")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise malformed from None
     return [check_phi(v) for v in values]
 
 

@@ -62,13 +62,12 @@ def storage_url_for(storage: str | None, run_dir: Path) -> str:
 
 
 @contextlib.contextmanager
-def run_folder(runs_dir: str, name: str) -> Iterator[Path]:
-    """runs_dir/name, created if missing; removed again if the block fails and this process created it.
+def run_folder(run_dir: Path) -> Iterator[Path]:
+    """`run_dir`, created if missing; removed again if the block fails and this process created it.
 
     Only the outermost folder this process itself created is removed: a folder another process
     created at the same moment is never touched.
     """
-    run_dir = Path(runs_dir) / name
     created = _make_folders(run_dir)
     try:
         yield run_dir
@@ -92,6 +91,4 @@ def _make_folders(path: Path) -> Path | None:
         created = created or folder
     if not path.is_dir():
         raise UserError(f"run folder {path} is not a folder")
-    if not os.access(path, os.W_OK):
-        raise UserError(f"run folder {path} is not writable")
     return created

@@ -1,0 +1,245 @@
+"""`scalesearch calibrate`: does a proxy budget rank networks like a longer one, and how noisy is it?"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from functools import partial
+from pathlib import Path
+
+import optuna
+
+from scalesearch.calibrate import (DEFAULT_LADDER, DEFAULT_PHIS, DEFAULT_SEEDS, DEFAULT_SINGLE, MAX_BUDGETS, MAX_PHIS,
+                                   Calibration, analyse_study, calibrate_study, store_calibration,
+                                   trained_networks)
+from scalesearch.cli.data_options import add_data_arguments, data_config
+from scalesearch.cli.grid_command import DEFAULT_PROXY_RESOLUTION, DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES
+from scalesearch.cli.numbers import EPOCHS, PHI, PROXY_RESOLUTION, RESOLUTION, SEED, bounded_int, in_range
+from scalesearch.cli.study_options import add_run_arguments, heartbeat_from_args, run_folder, storage_url_for
+from scalesearch.cli.train_options import add_training_arguments, training_config
+from scalesearch.errors import UserError
+from scalesearch.fidelity import fidelity_figure
+from scalesearch.matching import DIMENSIONS
+from scalesearch.runner import prepare, work_on
+from scalesearch.storage import ReadOnlyStorage, redact
+from scalesearch.study import create_or_resume, read_finished_study
+from scalesearch.study_config import MAX_SEEDS, StudyConfig
+
+_HEADERS = {"budget": "budget", "networks": "networks", "seeds": "seeds", "kendall_tau": "Kendall τ",
+            "spearman_rho": "Spearman ρ", "sigma": "σ", "spread": "spread", "wall_seconds": "s/training"}
+_AGREEMENT_HEADERS = {"epoch": "epoch", "networks": "networks", "kendall_tau": "Kendall τ",
+                      "spearman_rho": "Spearman ρ"}
+# argparse takes "-2,-1,0,1" for an option unless it looks like a negative number: let a list of numbers look so.
+_NUMBER_LIST = re.compile(r"^-\d*\.?\d+([eE][-+]?\d+)?(,-?\d*\.?\d+([eE][-+]?\d+)?)*$")
+
+
+def _numbers(bounds: tuple[float, float], most: int, *, low_open: bool = False):  # noqa: ANN202
+    """argparse type: comma-separated finite numbers, each within `bounds`, at most `most` of them."""
+    low, high = bounds
+
+    def parse(text: str) -> tuple[float, ...]:
+        values = []
+        for part in text.split(","):
+            try:
+                value = float(part)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+            inside = (low < value if low_open else low <= value) and value <= high
+            if not (math.isfinite(value) and inside):
+                raise argparse.ArgumentTypeError(f"each value must be {in_range(bounds, low_open=low_open)}, "
+                                                 f"got {part}")
+            values.append(value)
+        if len(values) > most:
+            raise argparse.ArgumentTypeError(f"at most {most} values, got {len(values)}")
+        return tuple(values)
+
+    return parse
+
+
+def _dimensions(text: str) -> tuple[str, ...]:
+    if text == "none":
+        return ()
+    names = tuple(part.strip() for part in text.split(","))
+    unknown = [name for name in names if name not in DIMENSIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"expected 'none' or some of {','.join(DIMENSIONS)}, got {text!r}")
+    return names
+
+
+def _refused(message: str):  # noqa: ANN202
+    """argparse type for a shared flag that calibrate does not take: every value is refused with `message`."""
+
+    def parse(_text: str) -> None:
+        raise argparse.ArgumentTypeError(message)
+
+    return parse
+
+
+def _study_name(args: argparse.Namespace) -> str:
+    stem = Path(args.baseline).stem if args.baseline.endswith(".json") else args.baseline
+    return args.study or f"calibrate-{re.sub(r'[^A-Za-z0-9._-]', '-', stem)}"
+
+
+def calibrate_config_from_args(args: argparse.Namespace, say=lambda *a: None) -> StudyConfig:  # noqa: ANN001
+    """The StudyConfig the arguments describe (everything validated, nothing written)."""
+    if args.seed + args.seeds - 1 > SEED[1]:
+        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
+    seeds = tuple(range(args.seed, args.seed + args.seeds))
+    config = calibrate_study(args.baseline, phis=args.phis, single=args.single, ladder=args.ladder, seeds=seeds,
+                             data=data_config(args), training=training_config(args),
+                             proxy_resolution=args.proxy_resolution, resolution=args.resolution,
+                             say=lambda line: say(f"calibrate: {line}"))
+    return config
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    say = (lambda *a: None) if args.quiet else partial(print, file=sys.stderr)
+    name = _study_name(args)
+    config = calibrate_config_from_args(args, say)
+    prepared = prepare(config)
+    budgets = dict(config.settings)["ladder"]
+    networks = len(prepared.plans) // len(budgets)
+    epochs = networks * len(config.seeds) * sum(budgets)
+    say(f"calibrate: {networks} distinct networks × {len(budgets)} budgets ({', '.join(f'{b:g}' for b in budgets)} "
+        f"epochs) × {len(config.seeds)} seeds = {len(prepared.plans) * len(config.seeds)} proxy trainings, "
+        f"{epochs:g} epochs of {len(prepared.data.train_labels)} images in all")
+    mismatch = dict(config.settings)["mismatch"]
+    for plan in prepared.plans[:networks]:
+        names = [str(p["network"]) for p in plan.points]
+        off = "".join(f" ({mismatch[name]:+.1%} from φ = 1's)" for name in names[:1] if name in mismatch)
+        say(f"  {' = '.join(names)}: d={plan.multipliers.depth:g} w={plan.multipliers.width:g} "
+            f"r={plan.multipliers.resolution:g}, {plan.macs:,} MACs{off} at {plan.resolution} px, trained at "
+            f"{plan.proxy_resolution} px")
+    heartbeat = heartbeat_from_args(args)
+    run_dir = Path(args.runs_dir) / name
+    url = storage_url_for(args.storage, run_dir)
+    try:
+        with run_folder(run_dir):
+            study = create_or_resume(config, prepared.plans, url, name, heartbeat)
+    except ReadOnlyStorage:
+        study = read_finished_study(url, name, config)  # a finished calibration can still be analysed
+        writable = False
+    else:
+        if args.no_work:
+            say(f"study {name!r} is ready in {redact(url)}; join it from any machine with: scalesearch worker "
+                f"--storage URL --study {name}; rerun this command to see the calibration")
+            return 0
+        work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet)
+        writable = True
+    report_calibration(study, config, run_dir, store=writable)
+    return 0
+
+
+def report_calibration(study: optuna.Study, config: StudyConfig, run_dir: Path, store: bool = True) -> Calibration:
+    """Print the fidelity table, the recommendation and the rung agreement; store σ in the study (unless
+    `store` is False: a read-only storage); write the CSVs and the figure."""
+    calibration = analyse_study(study)
+    done, total = trained_networks(study)
+    if calibration.table.empty:
+        print("no network trained yet: nothing to calibrate")
+        return calibration
+    print(format_table(calibration.table, _HEADERS))
+    print(f"\n{done} of {total} (network, budget) pairs trained, {len(config.seeds)} seeds each; τ and ρ: "
+          f"per-network mean accuracy against the largest budget; σ: pooled seed noise of one training; spread: "
+          f"std of the network means")
+    print(recommendation_line(calibration))
+    print(rung_lines(calibration))
+    if store:
+        store_calibration(study, calibration, config)
+    _write(calibration, run_dir, f"{config.baseline} on {config.data.name}, {len(config.seeds)} seeds", store)
+    return calibration
+
+
+def format_table(table, headers: dict[str, str]) -> str:  # noqa: ANN001
+    shown = table.rename(columns=headers)
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="n/a")
+
+
+def recommendation_line(calibration: Calibration) -> str:
+    """'smallest budget with τ ≥ 0.7: N epochs (...)', or that no shorter budget ranks like the largest."""
+    largest = calibration.largest
+    if calibration.ranks_like_largest:
+        row = calibration.row(calibration.recommended)
+        return (f"smallest budget with τ ≥ {calibration.min_tau:g}: {_epochs(calibration.recommended)} "
+                f"(τ = {row['kendall_tau']:.3f} against {_epochs(largest)}; σ = {row['sigma']:.4f}, spread = "
+                f"{row['spread']:.4f}, {row['wall_seconds']:.3g} s per training)")
+    return (f"no shorter budget ranks like the largest: no budget below {_epochs(largest)} reaches τ ≥ "
+            f"{calibration.min_tau:g}; extend the ladder upwards (e.g. --ladder ...,{largest:g},{2 * largest:g}) "
+            f"to learn whether {_epochs(largest)} is itself long enough")
+
+
+def rung_lines(calibration: Calibration) -> str:
+    """The rung agreement at the recommended budget and the first reliable rung for pruning."""
+    budget = calibration.recommended
+    if calibration.first_rung is None:
+        return f"rung agreement: {_epochs(budget)} has a single evaluation, so there is no earlier rung to prune at"
+    table = format_table(calibration.agreement, _AGREEMENT_HEADERS)
+    return (f"\nrung agreement at {_epochs(budget)} (each epoch's accuracy against the last):\n{table}\n"
+            f"first reliable rung for pruning (τ ≥ {calibration.rung_tau:g} from there on): epoch "
+            f"{calibration.first_rung}; e.g. scalesearch grid --epochs {budget:g} --prune sha --prune-from "
+            f"{calibration.first_rung}")
+
+
+def _epochs(budget: float) -> str:
+    return f"{budget:g} epoch{'' if budget == 1 else 's'}"
+
+
+def _write(calibration: Calibration, run_dir: Path, title: str, stored: bool) -> None:
+    try:
+        calibration.table.to_csv(run_dir / "calibration.csv", index=False)
+        calibration.runs.to_csv(run_dir / "calibration_runs.csv", index=False)
+        png, svg = fidelity_figure(calibration.table, run_dir / "figures" / "fidelity", title, calibration.min_tau)
+    except OSError as exc:
+        raise UserError(f"cannot write results to {run_dir}: {exc.strerror or exc}") from None
+    where = "stored in the study (user attribute 'calibration')" if stored else "not stored: the storage is read-only"
+    print(f"calibration: {run_dir / 'calibration.csv'} (per training: calibration_runs.csv); figure: {png}, "
+          f"{svg.name}; σ per budget {where}")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add `calibrate` to the `scalesearch` parser."""
+    parser = commands.add_parser(
+        "calibrate", help="measure whether a proxy budget ranks networks like a longer one",
+        conflict_handler="resolve",
+        description="Train a spread set of networks (the baseline at compound φ, plus depth-, width- and "
+                    "resolution-only scaling at the MACs of φ = 1) at a ladder of epoch budgets with K seeds each; "
+                    "report per budget the Kendall τ and Spearman ρ of the mean accuracies against the largest "
+                    "budget, the seed noise σ, the spread between networks and the time per training; recommend "
+                    "the smallest budget with τ ≥ 0.7 and the first pruning rung with τ ≥ 0.5. Results live in "
+                    "an Optuna study (runs/STUDY/study.db); rerunning the same command resumes it.")
+    parser._negative_number_matcher = _NUMBER_LIST  # "--phis -2,-1,0,1" is a value, not an option
+    parser.add_argument("--baseline", default="efficientnet-b0",
+                        help="zoo name, spec .json, or module:function factory (default efficientnet-b0)")
+    parser.add_argument("--resolution", type=bounded_int(*RESOLUTION),
+                        help=f"nominal base resolution {in_range(RESOLUTION)} (default: the baseline's; 224 for a "
+                             f"factory)")
+    spread = parser.add_argument_group("spread set and ladder")
+    spread.add_argument("--phis", type=_numbers(PHI, MAX_PHIS), metavar="PHI,...",
+                        help=f"compound φ of the spread set (α, β, γ = 1.2, 1.1, 1.15), each {in_range(PHI)} "
+                             f"(default {','.join(f'{p:g}' for p in DEFAULT_PHIS)}, leaving out those that would "
+                             f"train below the baseline's total stride: for efficientnet-b0 at 32 px, 0,1)")
+    spread.add_argument("--single", type=_dimensions, default=DEFAULT_SINGLE, metavar="DIMS",
+                        help="single-dimension networks at the MACs of φ = 1: some of depth,width,resolution, or "
+                             "none (default depth,width,resolution)")
+    spread.add_argument("--ladder", type=_numbers(EPOCHS, MAX_BUDGETS, low_open=True), default=DEFAULT_LADDER,
+                        metavar="EPOCHS,...",
+                        help=f"training budgets in epochs, strictly increasing, each {in_range(EPOCHS, low_open=True)}"
+                             f" (default {','.join(f'{b:g}' for b in DEFAULT_LADDER)})")
+    spread.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=DEFAULT_SEEDS,
+                        help=f"trainings per network and budget, from --seed on, at least 2 (σ needs 2), at most "
+                             f"{MAX_SEEDS} (default {DEFAULT_SEEDS})")
+    spread.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=DEFAULT_PROXY_RESOLUTION,
+                        help=f"base training resolution, scaled by r (default {DEFAULT_PROXY_RESOLUTION})")
+    add_run_arguments(parser, default_study="calibrate-BASELINE")
+    parser.add_argument("--no-work", action="store_true",
+                        help="only create the study (for `scalesearch worker` on other machines)")
+    add_data_arguments(parser)
+    add_training_arguments(parser)
+    for flag, message in (("--epochs", "calibrate trains at the budgets of --ladder; give those instead"),
+                          ("--images", "calibrate trains at the budgets of --ladder; give those instead"),
+                          ("--top", "calibrate prints every budget; --top is for the grid's ranking")):
+        parser.add_argument(flag, type=_refused(message), help=argparse.SUPPRESS)
+    parser.set_defaults(func=_calibrate, train_images=DEFAULT_TRAIN_IMAGES, test_images=DEFAULT_TEST_IMAGES,
+                        epochs=DEFAULT_LADDER[-1], images=None)
