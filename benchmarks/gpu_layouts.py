@@ -4,13 +4,15 @@ For efficientnet_b0 on fashion-mnist-mini at each resolution, it times our train
 (`train_proxy`) in the four layouts {NCHW, channels_last} x {fp32, bf16 autocast} and the
 common-way reference loop of benchmarks/train_throughput.py, interleaved over --rounds
 rounds of about --seconds each after a warm-up, with the short recipe (no augmentation).
-It prints img/s (median over rounds), the fastest layout, the layout `choose_layout` picks
-and its speed against the fastest and against the reference, then the LAYOUTS rows the
-measurement supports. One run on a GPU takes about 2-4 minutes:
+It prints img/s (median over rounds; "bare" is forward, backward and SGD on one fixed
+device batch in NCHW fp32, a loop with no overhead), the fastest layout, the layout
+`choose_layout` picks and its speed against the fastest and against the reference, then
+the LAYOUTS rows the measurement supports. One run on a GPU takes about 2-4 minutes:
 
     python benchmarks/gpu_layouts.py                                   # cuda, 32 64 128 224 px, batch 64
     python benchmarks/gpu_layouts.py --batch-size 256
-    python benchmarks/gpu_layouts.py --device cpu --resolutions 32 64 --threads 2 --seconds 4
+    python benchmarks/gpu_layouts.py --device cpu --resolutions 32 --threads 1 --seconds 4 \
+        --layouts "NCHW fp32" "CL fp32"          # bf16 on a CPU without native bf16 is slow
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_throughput import Ours, Reference  # noqa: E402
+from train_throughput import Ours, Reference, b0, without_dropout  # noqa: E402
 
 from scalesearch.data import load_dataset  # noqa: E402
 from scalesearch.train import TrainConfig  # noqa: E402
@@ -40,6 +43,36 @@ LAYOUTS = {  # name: (channels_last, amp)
 }
 
 
+class Bare:
+    """The floor of any loop: forward, backward and a plain SGD step on one fixed device batch, NCHW fp32.
+
+    No data path, scheduler or loss read-back; ours in NCHW fp32 well below this means the
+    overhead is in our loop, not in the layout.
+    """
+
+    def __init__(self, resolution: int, batch_size: int, device: torch.device) -> None:
+        self.model = without_dropout(b0(device))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+        generator = torch.Generator(device=device).manual_seed(0)
+        self.images = torch.randn(batch_size, 3, resolution, resolution, device=device, generator=generator)
+        self.labels = torch.randint(0, 10, (batch_size,), device=device, generator=generator)
+        self.device = device
+
+    def train(self, images: int) -> float:
+        """Train on `images` images (whole batches); returns images per second."""
+        steps = max(1, images // len(self.labels))
+        self.model.train()
+        started = time.perf_counter()
+        for _ in range(steps):
+            loss = F.cross_entropy(self.model(self.images), self.labels)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return steps * len(self.labels) / (time.perf_counter() - started)
+
+
 def layout_name(channels_last: bool, amp: bool) -> str:
     return next(name for name, value in LAYOUTS.items() if value == (channels_last, amp))
 
@@ -49,7 +82,8 @@ def measure(
 ) -> dict[str, float]:
     """Median img/s of the reference and of each of `layouts` of ours at `resolution`."""
     data = load_dataset("fashion-mnist-mini")
-    contenders = {"ref": Reference(data, resolution, batch_size, device, augment=False)}
+    contenders = {"ref": Reference(data, resolution, batch_size, device, augment=False),
+                  "bare": Bare(resolution, batch_size, device)}
     for name in layouts:
         channels_last, amp = LAYOUTS[name]
         config = TrainConfig(batch_size=batch_size, device=str(device), channels_last=channels_last, amp=amp,
@@ -98,7 +132,7 @@ def main() -> None:
     print(f"efficientnet_b0, batch {args.batch_size}, short recipe, {args.rounds} rounds of ~{args.seconds:g} s; "
           f"{name}; torch {torch.__version__}; img/s, median over rounds", flush=True)
     layouts = args.layouts
-    header = f"{'px':>4} {'ref':>7} " + " ".join(f"{n:>10}" for n in layouts) + "  fastest    chosen     chosen/fastest chosen/ref"
+    header = f"{'px':>4} {'ref':>7} {'bare':>7} " + " ".join(f"{n:>10}" for n in layouts) + "  fastest    chosen     chosen/fastest chosen/ref"
     print(header, flush=True)
     started = time.perf_counter()
     best: dict[int, str] = {}
@@ -110,7 +144,7 @@ def main() -> None:
         rates = measure(device, resolution, args.batch_size, args.rounds, args.seconds, timed)
         fastest = max(layouts, key=lambda n: rates[n])
         best[resolution] = fastest
-        print(f"{resolution:>4} {rates['ref']:>7.0f} " + " ".join(f"{rates[n]:>10.0f}" for n in layouts)
+        print(f"{resolution:>4} {rates['ref']:>7.0f} {rates['bare']:>7.0f} " + " ".join(f"{rates[n]:>10.0f}" for n in layouts)
               + f"  {fastest:<10} {chosen:<10} {rates[chosen] / rates[fastest]:>14.2f} {rates[chosen] / rates['ref']:>10.2f}",
               flush=True)
         row = table_choice(device.type, resolution)

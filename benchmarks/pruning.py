@@ -1,11 +1,13 @@
-"""What pruning saves on a real grid, and whether the exhaustive grid's best candidate survives it.
+"""What pruning saves on the demo grid, over several seeds, and whether it keeps a tied-best network.
 
-Runs the same `scalesearch grid` twice, exhaustive (--prune none) and pruned (--prune sha
-by default), as separate studies under one runs folder, then compares them. Extra
-arguments go to both runs, e.g.:
+For each seed, runs the same `scalesearch grid --phi 1` twice, exhaustive (--prune none) and
+pruned (--prune sha, first rung --prune-from), interleaved, as separate studies under one runs
+folder; then compares the epochs trained, the wall time of the whole command, and the sets of
+networks each search cannot tell from its best (the tie test of its own ranking). Extra
+arguments go to every run:
 
-    python benchmarks/pruning.py --runs-dir runs/pruning-bench
-    python benchmarks/pruning.py --runs-dir runs/pruning-bench --pruner hyperband -- --epochs 3
+    python benchmarks/pruning.py --seeds 0,1,2 --prune-from 2
+    python benchmarks/pruning.py --seeds 0,1,2 -- --epochs 4
 """
 
 from __future__ import annotations
@@ -13,45 +15,59 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-import pandas as pd
+import optuna
+
+from scalesearch.results import rank
+from scalesearch.storage import default_storage_url, open_storage
+from scalesearch.study import stored_config, study_results
 
 
-def run_grid(runs_dir: Path, study: str, prune: str, extra: list[str]) -> pd.DataFrame:
+def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: list[str]) -> tuple[float, set, float]:
+    """(wall seconds of the command, its tied-best networks, epochs trained)."""
     command = [sys.executable, "-m", "scalesearch", "grid", "--phi", "1", "--runs-dir", str(runs_dir),
-               "--study", study, "--prune", prune, *extra]
+               "--study", study, "--seed", str(seed), "--quiet", *prune, *extra]
     print("$", " ".join(command[1:]), flush=True)
-    subprocess.run(command, check=True)
-    return pd.read_csv(runs_dir / study / "results.csv")
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    loaded = optuna.load_study(study_name=study, storage=open_storage(default_storage_url(runs_dir / study)))
+    results = study_results(loaded)
+    ranking = rank(results, stored_config(loaded).scoring)
+    tied = set(ranking.tied["candidate"])
+    return wall, tied, sum(r.epochs_trained for r in results)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/pruning-bench"))
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--pruner", default="sha", choices=("sha", "hyperband"))
-    parser.add_argument("extra", nargs="*", help="arguments for both grid runs (after --)")
+    parser.add_argument("--prune-from", type=int, default=2, help="first pruning epoch (default 2)")
+    parser.add_argument("extra", nargs="*", help="arguments for every grid run (after --)")
     args = parser.parse_args()
 
-    exhaustive = run_grid(args.runs_dir, "exhaustive", "none", args.extra)
-    pruned = run_grid(args.runs_dir, f"pruned-{args.pruner}", args.pruner, args.extra)
+    rows = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        full = run_grid(args.runs_dir, f"exhaustive-{seed}", seed, ["--prune", "none"], args.extra)
+        pruned = run_grid(args.runs_dir, f"{args.pruner}-{seed}", seed,
+                          ["--prune", args.pruner, "--prune-from", str(args.prune_from)], args.extra)
+        rows.append((seed, full, pruned))
 
-    cost_full, cost_pruned = exhaustive["wall_seconds"].sum(), pruned["wall_seconds"].sum()
-    epochs_full, epochs_pruned = exhaustive["epochs_trained"].sum(), pruned["epochs_trained"].sum()
-    best = exhaustive.iloc[0]
-    key = ["alpha", "beta", "gamma"]
-    match = pruned.merge(best[key].to_frame().T.astype(float), on=key)
-    survived = bool(len(match)) and match.iloc[0]["state"] == "complete"
-    print(f"\ncandidates: {len(exhaustive)}; pruned by {args.pruner}: {(pruned['state'] == 'pruned').sum()}")
-    print(f"epochs trained: exhaustive {epochs_full:g}, pruned {epochs_pruned:g} "
-          f"-> saves {100 * (1 - epochs_pruned / epochs_full):.0f}%")
-    print(f"training wall time: exhaustive {cost_full:.0f} s, pruned {cost_pruned:.0f} s "
-          f"-> saves {100 * (1 - cost_pruned / cost_full):.0f}%")
-    print(f"exhaustive best α={best['alpha']:g} β={best['beta']:g} γ={best['gamma']:g} "
-          f"(objective {best['objective']:.4f}): {'survives' if survived else 'is pruned'}; "
-          f"rank under pruning {int(match.iloc[0]['rank']) if len(match) else 'n/a'}; "
-          f"pruned run's best α={pruned.iloc[0]['alpha']:g} β={pruned.iloc[0]['beta']:g} "
-          f"γ={pruned.iloc[0]['gamma']:g}")
+    print(f"\n| seed | epochs exhaustive | epochs pruned | compute | wall exhaustive | wall pruned | wall ratio "
+          f"| tied-best exhaustive | tied-best pruned | keeps one |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for seed, (wall_full, tied_full, epochs_full), (wall_pruned, tied_pruned, epochs_pruned) in rows:
+        print(f"| {seed} | {epochs_full:.1f} | {epochs_pruned:.1f} | {epochs_pruned / epochs_full:.0%} "
+              f"| {wall_full:.0f} s | {wall_pruned:.0f} s | {wall_pruned / wall_full:.2f} | {len(tied_full)} "
+              f"| {len(tied_pruned)} | {'yes' if tied_full & tied_pruned else 'no'} |")
+    kept = sum(bool(full[1] & pruned[1]) for _, full, pruned in rows)
+    compute = sum(p[2] for _, _, p in rows) / sum(f[2] for _, f, _ in rows)
+    same = sum(full[1] == pruned[1] for _, full, pruned in rows)
+    print(f"\nover {len(rows)} seeds: pruned training compute {compute:.0%} of exhaustive; "
+          f"a tied-best network kept in {kept}/{len(rows)}; the same tied-best set in {same}/{len(rows)}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ ROWS: dict[str, tuple[str, tuple[float, float, float], int, dict]] = {
     "lr-0.4": ("lr 0.4 per 256 (0.1)", PAPER_POINT, 3000, dict(lr=0.1)),
     "batch-32": ("batch 32, lr 0.1 per 256", PAPER_POINT, 3000, dict(batch_size=32)),
     "batch-128": ("batch 128, lr 0.1 per 256", PAPER_POINT, 3000, dict(batch_size=128)),
+    "batch-32-2ep": ("batch 32, lr 0.1 per 256, 2 epochs", PAPER_POINT, 3000, dict(batch_size=32, epochs=2.0)),
     "batch-32-lr0.2": ("batch 32, lr 0.2 per 256", PAPER_POINT, 3000, dict(batch_size=32, lr=0.025)),
     "epochs-5": ("5 epochs", PAPER_POINT, 3000, dict(epochs=5.0)),
     "images-6000": ("6,000 images, 3 epochs", PAPER_POINT, 6000, {}),

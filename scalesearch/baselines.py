@@ -46,8 +46,8 @@ class Baseline:
         """The scaled input resolution from `base` (default: the baseline's nominal one)."""
         resolution = scale_resolution(self.resolution if base is None else base, multipliers.resolution)
         if resolution < self.min_resolution:
-            raise UserError(f"resolution {resolution} is smaller than {self.name}'s total stride "
-                            f"{self.min_resolution}; use a larger resolution")
+            raise UserError(f"resolution {resolution} is smaller than {self.min_resolution}, half of {self.name}'s "
+                            f"total stride (its last stages would see less than one pixel); use a larger resolution")
         return resolution
 
 
@@ -65,7 +65,8 @@ class SpecBaseline(Baseline):
 
     @property
     def min_resolution(self) -> int:  # type: ignore[override]
-        return self.spec.total_stride
+        """Half the total stride: the last stride-2 layer still sees one pixel (padding does the rest)."""
+        return max(1, self.spec.total_stride // 2)
 
     def scaled(self, multipliers: Multipliers, num_classes: int | None = None) -> NetworkSpec:
         spec = scale_spec(self.spec, multipliers)

@@ -91,7 +91,7 @@ def calibrate_study(baseline: str, *, phis: Sequence[float] | None = None,
     """The configuration of a calibration of `baseline`: every spread network at every budget of `ladder`.
 
     `phis` of None takes DEFAULT_PHIS without those whose proxy resolution would fall below the
-    baseline's total stride (for EfficientNet-B0 at 32 px: φ = −2 and −1, at 24 and 28 px); the
+    baseline's smallest resolution, half its total stride (for EfficientNet-B0 at 16 px: φ = −2 and −1); the
     settings list them under "left_out". Given phis must all be trainable (UserError otherwise).
     `say`, when given, hears what is done after the inputs are checked (phis left out, the
     MACs matching, which can take a minute for a large baseline).
@@ -101,9 +101,9 @@ def calibrate_study(baseline: str, *, phis: Sequence[float] | None = None,
     pruning; the objective is the accuracy (w = 0, T = the baseline's MACs). The training's own
     epochs are set to the largest budget and its image budget dropped; the settings keep the phis,
     coefficients, single dimensions, ladder, and each single-dimension network's MACs mismatch
-    against its target ("mismatch", MACs/target − 1). UserError for fewer than
-    2 seeds, a ladder that is not strictly increasing or has a budget outside (0, 1000] epochs,
-    or a spread set of fewer than 3 distinct networks.
+    against its target ("mismatch", MACs/target − 1). UserError for fewer than 2 seeds, a ladder
+    that is not strictly increasing or has a budget outside (0, 1000] epochs, a φ that cannot
+    train at `proxy_resolution`, or a spread set of fewer than 3 distinct networks.
     """
     seeds = check_seeds(seeds)
     ladder = check_ladder(ladder)
@@ -111,6 +111,8 @@ def calibrate_study(baseline: str, *, phis: Sequence[float] | None = None,
     coefficients = _coefficients(coefficients)
     if phis is None:
         phis, left_out = trainable_phis(base, DEFAULT_PHIS, coefficients, proxy_resolution)
+        if not phis:
+            _check_trainable(base, DEFAULT_PHIS, coefficients, proxy_resolution)
     else:
         phis, left_out = check_phis(phis), ()
         _check_trainable(base, phis, coefficients, proxy_resolution)
@@ -118,8 +120,8 @@ def calibrate_study(baseline: str, *, phis: Sequence[float] | None = None,
     say = say or (lambda line: None)
     if left_out:
         say(f"φ = {', '.join(f'{phi:g}' for phi in left_out)} left out of the default spread set: at a proxy "
-            f"resolution of {proxy_resolution} px they would train below {base.name}'s total stride "
-            f"{base.min_resolution}")
+            f"resolution of {proxy_resolution} px they would train below {base.min_resolution} px, half of "
+            f"{base.name}'s total stride")
     if single:
         say(f"matching {', '.join(f'{name}-only' for name in single)} scaling of {base.name} to the MACs of "
             f"φ = {SINGLE_PHI:g} ...")
@@ -134,7 +136,7 @@ def calibrate_study(baseline: str, *, phis: Sequence[float] | None = None,
                          noise_point=0,
                          settings=(("phis", [float(p) for p in phis]), ("left_out", [float(p) for p in left_out]),
                                    ("coefficients", [float(c) for c in coefficients]),
-                                   ("single", list(check_single(single))), ("ladder", list(ladder)),
+                                   ("single", list(single)), ("ladder", list(ladder)),
                                    ("mismatch", {name: error for name, _, error in details if error})))
     _check_distinct(config, base, networks, left_out)
     return config
@@ -147,7 +149,7 @@ def proxy_pixels(baseline: Baseline, phi: float, coefficients: Sequence[float], 
 
 def trainable_phis(baseline: Baseline, phis: Sequence[float], coefficients: Sequence[float],
                    proxy_resolution: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """(phis whose networks train at no less than the baseline's total stride, the others)."""
+    """(phis whose networks train at no less than the baseline's smallest resolution, the others)."""
     phis = check_phis(phis)
     kept = tuple(phi for phi in phis
                  if proxy_pixels(baseline, phi, coefficients, proxy_resolution) >= baseline.min_resolution)
@@ -156,7 +158,7 @@ def trainable_phis(baseline: Baseline, phis: Sequence[float], coefficients: Sequ
 
 def _check_trainable(baseline: Baseline, phis: Sequence[float], coefficients: Sequence[float],
                      proxy_resolution: int) -> None:
-    """UserError naming the φ that would train below the total stride, and the proxy resolution that fits."""
+    """UserError naming the φ that would train below the smallest resolution, and the proxy resolution that fits."""
     _, too_small = trainable_phis(baseline, phis, coefficients, proxy_resolution)
     if not too_small:
         return
@@ -165,8 +167,8 @@ def _check_trainable(baseline: Baseline, phis: Sequence[float], coefficients: Se
     needed = next((p for p in range(proxy_resolution, MAX_RESOLUTION + 1)
                    if proxy_pixels(baseline, smallest, coefficients, p) >= baseline.min_resolution), None)
     larger = f"use --proxy-resolution {needed} or more, or " if needed else ""
-    raise UserError(f"φ = {smallest:g} would train at {pixels} px, below {baseline.name}'s total stride "
-                    f"{baseline.min_resolution}: {larger}leave out φ = {', '.join(f'{phi:g}' for phi in too_small)}")
+    raise UserError(f"φ = {smallest:g} would train at {pixels} px, below {baseline.min_resolution} px, half of "
+                    f"{baseline.name}'s total stride: {larger}leave out φ = {', '.join(f'{phi:g}' for phi in too_small)}")
 
 
 def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
@@ -226,7 +228,7 @@ def _check_distinct(config: StudyConfig, baseline: Baseline, networks: list[tupl
     plans = plan_networks(first, baseline)
     if len(plans) < MIN_NETWORKS:
         shown = "; ".join(" = ".join(str(p["network"]) for p in plan.points) for plan in plans)
-        dropped = (f"; φ = {', '.join(f'{phi:g}' for phi in left_out)} left out, below the total stride at this "
+        dropped = (f"; φ = {', '.join(f'{phi:g}' for phi in left_out)} left out, below half the total stride at this "
                    f"proxy resolution" if left_out else "")
         raise UserError(f"the spread set has {len(plans)} distinct network(s) ({shown}{dropped}); calibrate needs "
                         f"at least {MIN_NETWORKS} to rank: add values to --phis or single-dimension networks (--single)")

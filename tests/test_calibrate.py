@@ -245,8 +245,8 @@ def test_rung_agreement_at_two_epochs_by_hand(calibrated) -> None:
     (["--single", "height"], "argument --single"),
     (["--epochs", "3"], "calibrate trains at the budgets of --ladder"),
     (["--top", "3"], "--top is for the grid's ranking"),
-    (["--phis", "-1,0,1", "--proxy-resolution", "4"], "φ = -1 would train at 3 px, below tiny's total stride 4: "
-                                                       "use --proxy-resolution 5 or more, or leave out φ = -1"),
+    (["--phis", "-8,0,1", "--proxy-resolution", "4"], "φ = -8 would train at 1 px, below 2 px, half of tiny's total "
+                                                       "stride: use --proxy-resolution 5 or more, or leave out φ = -8"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2_and_leaves_nothing(tmp_path: Path, extra: list[str],
                                                                    message: str) -> None:
@@ -292,16 +292,15 @@ def test_spread_set_and_study_config(tmp_path: Path) -> None:
     assert dict(config.settings)["ladder"] == [1.0, 2.0, 4.0]
 
 
-def test_default_phis_leave_out_networks_below_the_total_stride(tmp_path: Path) -> None:
-    """The tiny spec's total stride is 4: at a proxy resolution of 4 px, φ = −2 and −1 would train at 3 px."""
+def test_default_phis_leave_out_networks_below_half_the_total_stride(tmp_path: Path) -> None:
+    """EfficientNet-B0's total stride is 32: at a proxy resolution of 18 px, φ = −2 would train at 14 px, below 16
+    (φ = −1 at 16 px)."""
     heard: list[str] = []
-    config = calibrate_study(str(write_spec(tmp_path)), single=("width",), ladder=(1, 2), proxy_resolution=4,
-                             say=heard.append)
+    config = calibrate_study("efficientnet-b0", single=(), ladder=(1, 2), proxy_resolution=18, say=heard.append)
     settings = dict(config.settings)
-    assert settings["phis"] == [0.0, 1.0] and settings["left_out"] == [-2.0, -1.0]
-    assert [p.labels["network"] for p in config.points[:3]] == NETWORKS
-    assert heard[0].startswith("φ = -2, -1 left out of the default spread set") and "total stride 4" in heard[0]
-    assert heard[1].startswith("matching width-only scaling of tiny")
+    assert settings["phis"] == [-1.0, 0.0, 1.0] and settings["left_out"] == [-2.0]
+    assert [p.labels["network"] for p in config.points[:3]] == ["phi=-1", "phi=0", "phi=1"]
+    assert heard[0].startswith("φ = -2 left out of the default spread set") and "below 16 px" in heard[0]
     # at 16 px every default φ trains
     config = calibrate_study(str(write_spec(tmp_path)), single=(), ladder=(1, 2), proxy_resolution=16)
     assert dict(config.settings)["phis"] == [-2.0, -1.0, 0.0, 1.0] and dict(config.settings)["left_out"] == []

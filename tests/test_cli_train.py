@@ -55,7 +55,7 @@ def test_scaling_arguments_change_the_training_resolution(tiny_spec, capsys) -> 
 @pytest.mark.parametrize("extra, complaint", [
     (["--data", "nosuchdata"], "unknown dataset"),
     (["--batch-size", "5000"], "batch size"),
-    (["--proxy-resolution", "2"], "total stride"),
+    (["--proxy-resolution", "1"], "half of tiny's total stride"),
     (["--phi", "1", "--d", "2"], "either --phi or --d/--w/--r"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tiny_spec, capsys, extra, complaint) -> None:

@@ -503,7 +503,7 @@ BAD_GRID_INPUT = [
     (["--seed", str(2**70)], r"--seed: must be in \[0, 4294967295\]"),
     (["--device", "cuda"], r"CUDA is not available"),
     (["--batch-size", "2000"], r"batch size 2000 is larger than the 1000 training images"),
-    (["--proxy-resolution", "2"], r"resolution \d+ is smaller than tiny's total stride"),
+    (["--proxy-resolution", "1"], r"resolution 1 is smaller than 2, half of tiny's total stride"),
     (["--heartbeat", "0"], r"--heartbeat: must be in \[1, 600\]"),
     (["--noise-seeds", "1"], r"--noise-seeds: must be in \[2, 20\], got 1$"),
     (["--prune-from", "0"], r"--prune-from: must be in \[1, 1000\], got 0$"),

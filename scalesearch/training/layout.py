@@ -9,7 +9,7 @@ Measured with benchmarks/train_throughput.py and benchmarks/gpu_layouts.py on
 efficientnet_b0 (the README's throughput section has the figures). To change a choice, rerun
 
     python benchmarks/gpu_layouts.py             # CUDA: B0 at 32/64/128/224 px, all four layouts
-    python benchmarks/gpu_layouts.py --device cpu --resolutions 32 64
+    python benchmarks/gpu_layouts.py --device cpu --resolutions 32 --threads 1 --layouts "NCHW fp32" "CL fp32"
 
 and edit the row it names; each row states whether it was measured.
 """
@@ -35,14 +35,18 @@ class Choice:
 
 LAYOUTS: dict[str, tuple[Choice, ...]] = {
     "cpu": (
+        # 2-core x86 CPU (loaded by other work), torch 2.14, B0 at 32 px, batch 64, 1 thread, 3 interleaved
+        # rounds, 2026-11-29: channels_last fp32 80 img/s, NCHW fp32 42, channels_last bf16 34 (the common
+        # loop 39). At batch 256, 2 threads, quiet (README): channels_last about 3.4x NCHW.
         Choice(0, channels_last=True, amp=False, measured=True, source=(
-            "2-core x86 CPU, torch 2.14, B0 batch 64 at 32 and 64 px (benchmarks/gpu_layouts.py --device cpu, "
-            "2026-11-29): channels_last fp32 fastest; bf16 autocast slower on a CPU without native bf16 matmul")),
+            "2-core CPU, B0 at 32 px, batch 64: channels_last fp32 80 img/s, NCHW fp32 42, channels_last bf16 34")),
     ),
     "cuda": (
+        # H200, B0 at 32 px, batch 256 (issue 9, README): a bare NCHW fp32 step 9,984 img/s; the trainer
+        # in channels_last + bf16 4,492-5,337 img/s (the slowest layout), in NCHW fp32 about 7.8k.
         Choice(0, channels_last=False, amp=False, measured=True, source=(
-            "H200, B0 at 32 px (issue 9): NCHW fp32 9,984 img/s, the fastest layout; "
-            "bf16 + channels_last the slowest")),
+            "H200, B0 at 32 px: NCHW fp32 the fastest layout, channels_last + bf16 the slowest")),
+        # Threshold and layout not measured: tensor cores pay off once activations are large.
         Choice(96, channels_last=True, amp=True, measured=False, source=(
             "not measured yet: the usual tensor-core layout for large activations; "
             "confirm the threshold with benchmarks/gpu_layouts.py")),
