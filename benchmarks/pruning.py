@@ -56,8 +56,8 @@ def main() -> None:
                           ["--prune", args.pruner, "--prune-from", str(args.prune_from)], args.extra)
         rows.append((seed, full, pruned))
 
-    print(f"\n| seed | epochs exhaustive | epochs pruned | compute | wall exhaustive | wall pruned | wall ratio "
-          f"| tied-best exhaustive | tied-best pruned | keeps one |")
+    print("\n| seed | epochs exhaustive | epochs pruned | compute | wall exhaustive | wall pruned | wall ratio "
+          "| tied-best exhaustive | tied-best pruned | keeps one |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for seed, (wall_full, tied_full, epochs_full), (wall_pruned, tied_pruned, epochs_pruned) in rows:
         print(f"| {seed} | {epochs_full:.1f} | {epochs_pruned:.1f} | {epochs_pruned / epochs_full:.0%} "

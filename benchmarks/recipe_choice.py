@@ -29,31 +29,31 @@ from scalesearch.training.evaluate import evaluate, recalibrate_batchnorm
 from scalesearch.zoo import get_spec
 
 PAPER_POINT = (1.2, 1.1, 1.15)
-TODAY = dict(augment=True, label_smoothing=0.1, model_dropout=True)  # the short preset before this change
-RECIPE: dict = dict(zero_init_residual=True)  # the short preset's defaults plus zero-init
+OLD_LR = 0.025  # 0.1 per 256 images at batch 64: the short preset's rate before this change
+# the short preset before this change (regularisation on, no zero-init) and without regularisation
+TODAY = dict(augment=True, label_smoothing=0.1, model_dropout=True, zero_init_residual=False, lr=OLD_LR)
+NOREG = dict(zero_init_residual=False, lr=OLD_LR)
+ZERO = dict(lr=OLD_LR)  # no regularisation, zero-init
+RECIPE: dict = {}  # the short preset's defaults now: ZERO with lr 0.05 per 256 (0.0125 at batch 64)
 
 # row -> (what changes, (alpha, beta, gamma), training images, TrainConfig fields)
 ROWS: dict[str, tuple[str, tuple[float, float, float], int, dict]] = {
     "today": ("before: crop/flip, label smoothing 0.1, dropout 0.2, drop-path 0.2", PAPER_POINT, 3000, TODAY),
-    "noreg": ("no regularisation (the new default)", PAPER_POINT, 3000, {}),
-    "noreg-aug": ("no regularisation but crop/flip", PAPER_POINT, 3000, dict(augment=True)),
-    "zero-init": ("+ zero-init last BN of residual branches", PAPER_POINT, 3000, dict(zero_init_residual=True)),
-    "warmup-0.1": ("warmup 0.1 epoch", PAPER_POINT, 3000, dict(warmup_epochs=0.1)),
-    "warmup-1": ("warmup 1 epoch", PAPER_POINT, 3000, dict(warmup_epochs=1.0)),
-    "lr-0.05": ("lr 0.05 per 256 (0.0125)", PAPER_POINT, 3000, dict(lr=0.0125)),
-    "lr-0.2": ("lr 0.2 per 256 (0.05)", PAPER_POINT, 3000, dict(lr=0.05)),
-    "lr-0.4": ("lr 0.4 per 256 (0.1)", PAPER_POINT, 3000, dict(lr=0.1)),
-    "batch-32": ("batch 32, lr 0.1 per 256", PAPER_POINT, 3000, dict(batch_size=32)),
-    "batch-128": ("batch 128, lr 0.1 per 256", PAPER_POINT, 3000, dict(batch_size=128)),
-    "batch-32-2ep": ("batch 32, lr 0.1 per 256, 2 epochs", PAPER_POINT, 3000, dict(batch_size=32, epochs=2.0)),
-    "batch-32-lr0.2": ("batch 32, lr 0.2 per 256", PAPER_POINT, 3000, dict(batch_size=32, lr=0.025)),
-    "epochs-5": ("5 epochs", PAPER_POINT, 3000, dict(epochs=5.0)),
-    "images-6000": ("6,000 images, 3 epochs", PAPER_POINT, 6000, {}),
-    "images-6000-2ep": ("6,000 images, 2 epochs", PAPER_POINT, 6000, dict(epochs=2.0)),
-    "recipe": ("chosen recipe", PAPER_POINT, 3000, RECIPE),
-    "confirm-a": ("chosen recipe, alpha=1.3 beta=1.1 gamma=1.1", (1.3, 1.1, 1.1), 3000, RECIPE),
-    "confirm-b": ("chosen recipe, alpha=1.3 beta=1.15 gamma=1.1", (1.3, 1.15, 1.1), 3000, RECIPE),
-    "confirm-c": ("chosen recipe, alpha=1.15 beta=1.15 gamma=1.15", (1.15, 1.15, 1.15), 3000, RECIPE),
+    "noreg": ("no regularisation", PAPER_POINT, 3000, NOREG),
+    "noreg-lr-0.2": ("no regularisation, lr 0.2 per 256", PAPER_POINT, 3000, {**NOREG, "lr": 0.05}),
+    "noreg-batch-32": ("no regularisation, batch 32", PAPER_POINT, 3000, {**NOREG, "batch_size": 32, "lr": 0.0125}),
+    "noreg-batch-32-2ep": ("no regularisation, batch 32, 2 epochs", PAPER_POINT, 3000,
+                           {**NOREG, "batch_size": 32, "lr": 0.0125, "epochs": 2.0}),
+    "zero-init": ("no regularisation, zero-init", PAPER_POINT, 3000, ZERO),
+    "zero-init-4500": ("no regularisation, zero-init, 4,500 images, 2 epochs", PAPER_POINT, 4500,
+                       {**ZERO, "epochs": 2.0}),
+    "recipe": ("no regularisation, zero-init, lr 0.05 per 256 (chosen)", PAPER_POINT, 3000, RECIPE),
+    "recipe-4500": ("chosen, 4,500 images, 2 epochs", PAPER_POINT, 4500, {**RECIPE, "epochs": 2.0}),
+    "confirm-a": ("chosen recipe", (1.3, 1.1, 1.1), 3000, RECIPE),
+    "confirm-b": ("chosen recipe", (1.3, 1.15, 1.1), 3000, RECIPE),
+    "confirm-c": ("chosen recipe", (1.15, 1.15, 1.15), 3000, RECIPE),
+    "zero-confirm-a": ("no regularisation, zero-init", (1.3, 1.1, 1.1), 3000, ZERO),
+    "zero-confirm-b": ("no regularisation, zero-init", (1.3, 1.15, 1.1), 3000, ZERO),
 }
 
 

@@ -97,12 +97,14 @@ def train_proxy(
 
 
 def resolve_regularization(config: TrainConfig, preset: Preset) -> TrainConfig:
-    """`config` with `label_smoothing`, `augment` and `model_dropout` of None replaced by the preset's."""
+    """`config` with `label_smoothing`, `augment`, `model_dropout` and `zero_init_residual` of None
+    replaced by the preset's."""
     return replace(
         config,
         label_smoothing=preset.label_smoothing if config.label_smoothing is None else config.label_smoothing,
         augment=preset.augment if config.augment is None else config.augment,
         model_dropout=preset.model_dropout if config.model_dropout is None else config.model_dropout,
+        zero_init_residual=preset.zero_init_residual if config.zero_init_residual is None else config.zero_init_residual,
     )
 
 

@@ -8,6 +8,7 @@ worker's trial goes stale after a few seconds instead of minutes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -40,8 +41,8 @@ ONE_POINT = ["--alpha-range", "2,2", "--beta-range", "1,1", "--gamma-range", "1,
 # One epoch of 400 images: about a second a network on one thread; learning is not the point here.
 TRAIN = ["--data", "synthetic", "--train-images", "400", "--test-images", "100", "--epochs", "1",
          "--batch-size", "50", "--proxy-resolution", "16", "--prune", "none", "--device", "cpu", "--quiet"]
-# Two epochs of 800 images where a worker is killed: it is killed when the first epoch is reported
-# (so its heartbeat has begun), and the second one leaves time to do it mid-training.
+# Two epochs of 800 images where a worker is killed: it is killed once its first epoch is reported
+# (so its heartbeat has begun), while the second trains.
 KILLABLE = ["--epochs", "2", "--train-images", "800"]
 HEARTBEAT = ["--heartbeat", "1"]  # seconds between beats; a trial silent for 3 s is stale
 TIMEOUT = 120  # seconds any one process may take before the test gives up on it
@@ -74,7 +75,7 @@ class Process:
     def __init__(self, argv: Sequence[str], folder: Path, name: str, *, prefix: Sequence[str] = (),
                  new_session: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.name = name
+        self.name, self.group = name, new_session
         self.out_path, self.err_path = folder / f"{name}.out", folder / f"{name}.err"
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.popen = subprocess.Popen([*prefix, sys.executable, "-m", "scalesearch", *argv], stdout=out,
@@ -93,8 +94,13 @@ class Process:
         return self.err_path.read_text()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.popen.poll() is None:
+        """Signal the process (its whole group, workers included, when it has a session of its own)."""
+        if self.group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, sig)
+        elif self.popen.poll() is None:
             self.popen.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(30)
 
 
@@ -176,13 +182,26 @@ def running_trial(url: str, study: str, results: int = 0) -> FrozenTrial | None:
 
 
 def kill_mid_trial(process: Process, url: str, study: str, results: int = 0) -> FrozenTrial:
-    """kill -9 `process` while it trains a network (searches run with KILLABLE); the trial it held."""
-    trial = wait_for(lambda: running_trial(url, study, results), TIMEOUT, "running trial", alive=[process],
-                     interval=0.02)
-    process.kill(signal.SIGKILL)
-    [after] = [t for t in trials(url, study) if t.number == trial.number]
-    assert after.state == TrialState.RUNNING, "the network finished before the kill: train it longer"
-    return after
+    """kill -9 `process` while it trains a network (searches run with KILLABLE); the trial it held.
+
+    The process is frozen (SIGSTOP) before its trial is checked, so that the trial cannot end
+    between the check and the kill; a trial that ended just before is let go, and the next one taken.
+    """
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        trial = wait_for(lambda: running_trial(url, study, results), TIMEOUT, "running trial", alive=[process],
+                         interval=0.02)
+        process.popen.send_signal(signal.SIGSTOP)
+        try:
+            [now] = [t for t in trials(url, study) if t.number == trial.number]
+        except Exception:  # noqa: BLE001 - frozen while it held the SQLite lock: let it go on
+            now = None
+        if now is not None and now.state == TrialState.RUNNING:
+            process.kill(signal.SIGKILL)
+            return now
+        process.popen.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError(f"could not catch {process.name} in the middle of a trial")
 
 
 # Two copies of this script run `scalesearch` once per round, in process, each round starting at

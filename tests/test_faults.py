@@ -107,21 +107,26 @@ def test_kill_during_the_last_or_only_network_then_a_rerun_finishes_it(points, d
 def test_ctrl_c_with_two_workers_is_one_line_and_the_rerun_loses_nothing(tmp_path) -> None:
     """SIGINT to the whole process group, as a terminal's Ctrl-C, while both workers train."""
     spec, runs = write_spec(tmp_path), tmp_path / "runs"
-    argv = grid_argv(spec, runs, FOUR_POINTS, "--study", STUDY, "--workers", "2")
+    argv = grid_argv(spec, runs, FOUR_POINTS, "--study", STUDY, *KILLABLE, "--workers", "2")
     url = sqlite_url(runs)
     search = Process(argv, tmp_path, "search", new_session=True)
 
     def both_training() -> bool:
+        """Two trials past their first epoch: both workers are inside training, not taking a trial."""
         if not Path(url.removeprefix("sqlite:///")).exists():
             return False
         try:
-            return sum(t.state == TrialState.RUNNING and "network" in t.user_attrs for t in trials(url, STUDY)) >= 2
+            return sum(t.state == TrialState.RUNNING and bool(t.user_attrs.get("accuracy_so_far"))
+                       for t in trials(url, STUDY)) >= 2
         except Exception:  # noqa: BLE001 - not created yet, or locked this instant
             return False
 
-    wait_for(both_training, 120, "two networks training at once", alive=[search])
-    os.killpg(search.popen.pid, signal.SIGINT)
-    code, out, err = search.wait(60)
+    try:
+        wait_for(both_training, 120, "two networks training at once", alive=[search], interval=0.02)
+        os.killpg(search.popen.pid, signal.SIGINT)
+        code, out, err = search.wait(60)
+    finally:
+        search.kill()  # the workers too, if one hangs
     assert code == 130, err
     assert one_line(err) == "scalesearch: interrupted"
 

@@ -231,7 +231,7 @@ def test_short_preset_sets_bn_momentum_and_ends_near_zero() -> None:
     optimizer, scheduler = build_optimizer(model, PRESETS["short"], config, budget)
     assert isinstance(optimizer, torch.optim.SGD)
     assert optimizer.param_groups[0]["nesterov"] and optimizer.param_groups[0]["momentum"] == 0.9
-    assert optimizer.param_groups[0]["initial_lr"] == pytest.approx(0.1 * 64 / 256)
+    assert optimizer.param_groups[0]["initial_lr"] == pytest.approx(0.05 * 64 / 256)
     assert {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)} == {0.1}
     assert scheduler.lr_lambdas[0](budget.total_steps - 1) < 0.01
 
@@ -283,11 +283,13 @@ def test_training_config_maps_cli_arguments() -> None:
 def test_short_preset_turns_regularisation_off_and_paper_keeps_it() -> None:
     short, paper = PRESETS["short"], PRESETS["paper"]
     off = resolve_regularization(TrainConfig(), short)
-    assert (off.label_smoothing, off.augment, off.model_dropout) == (0.0, False, False)
+    assert (off.label_smoothing, off.augment, off.model_dropout, off.zero_init_residual) == (0.0, False, False, True)
     on = resolve_regularization(TrainConfig(optimizer="paper"), paper)
-    assert (on.label_smoothing, on.augment, on.model_dropout) == (0.1, True, True)
-    asked = resolve_regularization(TrainConfig(label_smoothing=0.05, augment=True, model_dropout=True), short)
-    assert (asked.label_smoothing, asked.augment, asked.model_dropout) == (0.05, True, True)
+    assert (on.label_smoothing, on.augment, on.model_dropout, on.zero_init_residual) == (0.1, True, True, False)
+    asked = resolve_regularization(
+        TrainConfig(label_smoothing=0.05, augment=True, model_dropout=True, zero_init_residual=False), short)
+    assert (asked.label_smoothing, asked.augment, asked.model_dropout, asked.zero_init_residual) == (
+        0.05, True, True, False)
 
 
 def test_regularisation_off_zeroes_dropout_and_drop_path_of_the_trained_model(small: ImageDataset) -> None:
@@ -317,11 +319,13 @@ def test_zero_init_zeroes_the_last_bn_of_residual_branches_only() -> None:
         assert all(torch.all(n.weight == 1) for n in norms[:-1])
 
 
-def test_trainer_zero_inits_residual_branches_when_asked(small: ImageDataset) -> None:
-    model = residual_net()
-    train_proxy(model, small, RESOLUTION, replace(QUICK, epochs=1, lr=1e-12, zero_init_residual=True))
-    zeroed, kept = (block.body[-1][1].weight for block in (model[1], model[2]))
-    assert zeroed.abs().max() < 1e-6 and torch.allclose(kept, torch.ones_like(kept))
+def test_short_preset_zero_inits_residual_branches_and_false_does_not(small: ImageDataset) -> None:
+    for asked, zeroed in ((None, True), (False, False)):
+        model = residual_net()
+        train_proxy(model, small, RESOLUTION, replace(QUICK, epochs=1, lr=1e-12, zero_init_residual=asked))
+        shortcut, plain = (block.body[-1][1].weight for block in (model[1], model[2]))
+        assert (shortcut.abs().max() < 1e-6) == zeroed
+        assert torch.allclose(plain, torch.ones_like(plain))
 
 
 def test_bn_recalibration_averages_fresh_training_batches_and_is_seeded(small: ImageDataset) -> None:

@@ -17,14 +17,12 @@ from scalesearch.calibrate import (DEFAULT_LADDER, DEFAULT_PHIS, DEFAULT_SEEDS, 
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.grid_command import DEFAULT_PROXY_RESOLUTION, DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES
 from scalesearch.cli.numbers import EPOCHS, PHI, PROXY_RESOLUTION, RESOLUTION, SEED, bounded_int, in_range
-from scalesearch.cli.study_options import add_run_arguments, heartbeat_from_args, run_folder, storage_url_for
+from scalesearch.cli.study_options import add_run_arguments, create_and_work
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.fidelity import fidelity_figure
 from scalesearch.matching import DIMENSIONS
-from scalesearch.runner import prepare, work_on
-from scalesearch.storage import ReadOnlyStorage, redact
-from scalesearch.study import create_or_resume, read_finished_study
+from scalesearch.runner import prepare
 from scalesearch.study_config import MAX_SEEDS, StudyConfig
 
 _HEADERS = {"budget": "budget", "networks": "networks", "seeds": "seeds", "kendall_tau": "Kendall τ",
@@ -112,23 +110,9 @@ def _calibrate(args: argparse.Namespace) -> int:
         say(f"  {' = '.join(names)}: d={plan.multipliers.depth:g} w={plan.multipliers.width:g} "
             f"r={plan.multipliers.resolution:g}, {plan.macs:,} MACs{off} at {plan.resolution} px, trained at "
             f"{plan.proxy_resolution} px")
-    heartbeat = heartbeat_from_args(args)
-    run_dir = Path(args.runs_dir) / name
-    url = storage_url_for(args.storage, run_dir)
-    try:
-        with run_folder(run_dir):
-            study = create_or_resume(config, prepared.plans, url, name, heartbeat)
-    except ReadOnlyStorage:
-        study = read_finished_study(url, name, config)  # a finished calibration can still be analysed
-        writable = False
-    else:
-        if args.no_work:
-            say(f"study {name!r} is ready in {redact(url)}; join it from any machine with: scalesearch worker "
-                f"--storage URL --study {name}; rerun this command to see the calibration")
-            return 0
-        work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet)
-        writable = True
-    report_calibration(study, config, run_dir, store=writable)
+    done = create_and_work(args, name, prepared, say)
+    if done is not None:
+        report_calibration(done.study, config, done.run_dir, store=done.writable)
     return 0
 
 

@@ -11,14 +11,12 @@ from pathlib import Path
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.numbers import PHI, PROXY_RESOLUTION, RESOLUTION, SEED, bounded_float, bounded_int, in_range
 from scalesearch.cli.ranking_output import report_ranking
-from scalesearch.cli.study_options import add_run_arguments, heartbeat_from_args, run_folder, storage_url_for
+from scalesearch.cli.study_options import add_run_arguments, create_and_work
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
-from scalesearch.runner import prepare, work_on
-from scalesearch.storage import ReadOnlyStorage, redact
-from scalesearch.study import create_or_resume, read_finished_study
+from scalesearch.runner import prepare
 from scalesearch.study_config import MAX_PRUNE_EPOCH, MAX_SEEDS, PRUNERS, Pruning
 
 # The demo defaults: chosen so that `make demo` searches the default grid in under 10 minutes on
@@ -69,21 +67,9 @@ def _grid(args: argparse.Namespace) -> int:
     say(f"grid: {total} points, {len(config.points)} with |α·β²·γ² − {args.product:g}| <= {args.tol:g}, "
         f"{len(prepared.plans)} distinct networks; T = {config.scoring.target_macs:,.0f} MACs; "
         f"{trainings} proxy trainings ({len(config.probe_seeds)} seeds of the noise probe)")
-    heartbeat = heartbeat_from_args(args)
-    run_dir = Path(args.runs_dir) / name
-    url = storage_url_for(args.storage, run_dir)
-    try:
-        with run_folder(run_dir):
-            study = create_or_resume(config, prepared.plans, url, name, heartbeat)
-    except ReadOnlyStorage:
-        study = read_finished_study(url, name, config)  # a finished study can still be ranked
-    else:
-        if args.no_work:
-            say(f"study {name!r} is ready in {redact(url)}; join it from any machine with: "
-                f"scalesearch worker --storage URL --study {name}")
-            return 0
-        work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet)
-    report_ranking(study, config, run_dir, args.top, baseline_argument=args.baseline)
+    done = create_and_work(args, name, prepared, say)
+    if done is not None:
+        report_ranking(done.study, config, done.run_dir, args.top, baseline_argument=args.baseline)
     return 0
 
 

@@ -34,14 +34,3 @@ def _format(value: object, spec: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "NA"
     return format(value, spec)
-
-
-def finite_number(text: str) -> float:
-    """argparse type: a finite float."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value

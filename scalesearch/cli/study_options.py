@@ -7,12 +7,17 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+import optuna
 
 from scalesearch.cli.numbers import bounded_float, bounded_int, in_range
 from scalesearch.errors import UserError
-from scalesearch.storage import HEARTBEAT_RANGE, Heartbeat, default_storage_url
+from scalesearch.runner import Prepared, work_on
+from scalesearch.storage import HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, default_storage_url, redact
+from scalesearch.study import create_or_resume, read_finished_study
 
 MAX_WORKERS = 64
 TOP_RANGE = (1, 10_000)
@@ -59,6 +64,37 @@ def heartbeat_from_args(args: argparse.Namespace) -> Heartbeat:
 
 def storage_url_for(storage: str | None, run_dir: Path) -> str:
     return storage or default_storage_url(run_dir)
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """The study a command ran (or only read), where its outputs go, and whether its storage is writable."""
+
+    study: optuna.Study
+    run_dir: Path
+    writable: bool
+
+
+def create_and_work(args: argparse.Namespace, name: str, prepared: Prepared, say: Callable[[str], None]
+                    ) -> StudyRun | None:
+    """Create or resume study `name` and work on it, unless --no-work (then None).
+
+    A study whose storage is read-only is only read, when it is finished: it can still be analysed.
+    """
+    heartbeat = heartbeat_from_args(args)
+    run_dir = Path(args.runs_dir) / name
+    url = storage_url_for(args.storage, run_dir)
+    try:
+        with run_folder(run_dir):
+            study = create_or_resume(prepared.config, prepared.plans, url, name, heartbeat)
+    except ReadOnlyStorage:
+        return StudyRun(read_finished_study(url, name, prepared.config), run_dir, writable=False)
+    if args.no_work:
+        say(f"study {name!r} is ready in {redact(url)}; join it from any machine with: "
+            f"scalesearch worker --storage URL --study {name}; rerun this command for the results")
+        return None
+    work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet)
+    return StudyRun(study, run_dir, writable=True)
 
 
 @contextlib.contextmanager

@@ -14,8 +14,9 @@ class TrainConfig:
 
     The budget is `epochs` (fractional allowed: the last epoch is partial), or `images`
     (training images seen) when that is set. `lr`, `weight_decay`, `label_smoothing`,
-    `augment` and `model_dropout` of None take the optimizer preset's defaults (the "short"
-    preset turns regularisation off, the "paper" preset on; benchmarks/recipe_choice.md);
+    `augment`, `model_dropout` and `zero_init_residual` of None take the optimizer preset's
+    defaults (the "short" preset turns regularisation off and zero-initialises residual
+    branches, the "paper" preset does neither; benchmarks/recipe_choice.md);
     `channels_last` and `amp` of None take the measured choice for the device and resolution
     (scalesearch/training/layout.py).
     """
@@ -43,9 +44,10 @@ class TrainConfig:
     """Before each evaluation, re-estimate the BatchNorm running statistics from this many
     un-augmented training batches (cumulative average, drawn with a generator seeded by `seed`
     so the training batches are unchanged); 0 keeps the running statistics of training."""
-    zero_init_residual: bool = False
+    zero_init_residual: bool | None = None
     """Before training, zero the weight (gamma) of the last BatchNorm of every residual branch
-    that has an identity or projection shortcut, so each such block starts as its shortcut."""
+    with a shortcut (scalesearch.nn.ResidualBlock), so each such block starts as its shortcut;
+    for models trained from scratch. None: the preset's choice (on for "short", off for "paper")."""
 
 
 @dataclass(frozen=True)
