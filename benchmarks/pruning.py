@@ -2,7 +2,7 @@
 
 For each seed, runs the same `scalesearch grid --phi 1` twice, exhaustive (--prune none) and
 pruned (--prune sha, first rung --prune-from), interleaved, as separate studies under one runs
-folder; then compares the epochs trained, the wall time of the whole command, and the sets of
+folder (each run's printed ranking is kept in runs/…/STUDY/output.txt); then compares the epochs trained, the wall time of the whole command, and the sets of
 networks each search cannot tell from its best (the tie test of its own ranking). Extra
 arguments go to every run:
 
@@ -28,11 +28,13 @@ from scalesearch.study import stored_config, study_results
 def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: list[str]) -> tuple[float, set, float]:
     """(wall seconds of the command, its tied-best networks, epochs trained)."""
     command = [sys.executable, "-m", "scalesearch", "grid", "--phi", "1", "--runs-dir", str(runs_dir),
-               "--study", study, "--seed", str(seed), "--quiet", *prune, *extra]
+               "--study", study, "--seed", str(seed), *prune, *extra]
     print("$", " ".join(command[1:]), flush=True)
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    head = [line for line in done.stderr.splitlines() if line.startswith("grid: ")]
+    (runs_dir / study / "output.txt").write_text("\n".join(head) + "\n" + done.stdout)  # what the command printed
     loaded = optuna.load_study(study_name=study, storage=open_storage(default_storage_url(runs_dir / study)))
     results = study_results(loaded)
     ranking = rank(results, stored_config(loaded).scoring)

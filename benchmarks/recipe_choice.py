@@ -89,7 +89,8 @@ def run_row(name: str, seeds: list[int], device: str) -> str:
         rates.append(result.images_per_second)
         recalibrated.append(recalibrated_top1(model, data, resolution, config))
         print(f"{name} seed {seed}: top-1 by epoch {[round(a, 3) for a in result.history]}, "
-              f"BN re-estimated {recalibrated[-1]:.3f}, {walls[-1]:.0f} s wall, {cpu[-1]:.0f} s CPU", file=sys.stderr, flush=True)
+              f"BN re-estimated {recalibrated[-1]:.3f}, {walls[-1]:.0f} s wall, {cpu[-1]:.0f} s CPU",
+              file=sys.stderr, flush=True)
     config = TrainConfig(**fields)
     spread = statistics.stdev(accuracies) if len(accuracies) > 1 else float("nan")
     return (f"| {name}: {change} | {alpha:g}/{beta:g}/{gamma:g} | {resolution} | {train_images} | {config.epochs:g} "

@@ -200,12 +200,27 @@ def load_factory(path: str) -> Factory:
     return factory
 
 
+def portable_baseline(text: str) -> str:
+    """`text` as a study stores it: a spec file becomes the spec's JSON, so that a worker on another
+    machine needs no copy of the file; zoo names and factories stay as they are."""
+    if text not in ZOO and not text.lstrip().startswith("{") and (text.endswith(".json") or Path(text).is_file()):
+        return NetworkSpec.load(text).to_json(indent=None)
+    return text
+
+
+def baseline_name(text: str) -> str:
+    """A short name for `text` in titles: the spec's name for inline JSON, else `text` itself."""
+    return NetworkSpec.from_json(text).name if text.lstrip().startswith("{") else text
+
+
 def resolve_baseline(text: str, resolution: int | None = None) -> Baseline:
-    """A zoo name, a path to a spec JSON file, or `module:function`."""
+    """A zoo name, a path to a spec JSON file, a spec's JSON itself, or `module:function`."""
     if resolution is not None and not 8 <= resolution <= MAX_RESOLUTION:
         raise UserError(f"resolution must be an integer in [8, {MAX_RESOLUTION}], got {resolution}")
     if text in ZOO:
         spec = get_spec(text)
+    elif text.lstrip().startswith("{"):
+        spec = NetworkSpec.from_json(text)
     elif text.endswith(".json") or Path(text).is_file():
         spec = NetworkSpec.load(text)
     elif ":" in text:

@@ -24,7 +24,7 @@ import optuna
 import pandas as pd
 
 from scalesearch import fidelity
-from scalesearch.baselines import Baseline, resolve_baseline
+from scalesearch.baselines import Baseline, portable_baseline, resolve_baseline
 from scalesearch.errors import UserError
 from scalesearch.matching import DIMENSIONS, check_dimension, find_macs_match
 from scalesearch.objective import Scoring
@@ -129,7 +129,7 @@ def calibrate_study(baseline: str, *, phis: Sequence[float] | None = None,
     networks = [(name, multipliers) for name, multipliers, _ in details]
     points = tuple(Point.of({"network": name, "budget": budget}, multipliers, budget)
                    for budget in ladder for name, multipliers in networks)
-    config = StudyConfig(kind="calibrate", baseline=baseline, points=points,
+    config = StudyConfig(kind="calibrate", baseline=portable_baseline(baseline), points=points,
                          scoring=Scoring(float(base.cost(Multipliers()).macs), 0.0, False), data=data,
                          training=replace(training, epochs=ladder[-1], images=None), seeds=seeds,
                          proxy_resolution=proxy_resolution, resolution=resolution, pruning=Pruning("none"),

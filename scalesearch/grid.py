@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from scalesearch.baselines import resolve_baseline
+from scalesearch.baselines import portable_baseline, resolve_baseline
 from scalesearch.errors import UserError
 from scalesearch.objective import SOFT_EXPONENT, Scoring
 from scalesearch.scaling import Multipliers, check_phi, compound
@@ -102,7 +102,7 @@ def grid_study(baseline: str, *, phi: float = 1.0, space: GridSpace = GridSpace(
         target_macs = space.target**phi * resolve_baseline(baseline, resolution).cost(Multipliers()).macs
     labels = [tuple(p.labels.values()) for p in points]
     probe = labels.index(PAPER_POINT) if PAPER_POINT in labels else 0
-    return StudyConfig(kind="grid", baseline=baseline, points=points, scoring=Scoring(float(target_macs), w, hard),
+    return StudyConfig(kind="grid", baseline=portable_baseline(baseline), points=points, scoring=Scoring(float(target_macs), w, hard),
                        data=data, training=training, seeds=seeds, proxy_resolution=proxy_resolution,
                        resolution=resolution, pruning=pruning, noise_seeds=noise_seeds, noise_point=probe,
                        settings=(("phi", phi), ("space", asdict(space)), ("grid_points", total)))

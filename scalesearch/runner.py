@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -83,9 +85,11 @@ def work_on(study: optuna.Study, prepared: Prepared, storage_url: str, *, worker
             while any(p.is_alive() for p in processes):
                 bar.refresh()
                 time.sleep(1.0)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the workers got it too: each fails its trial and exits
             for process in processes:
                 process.join(timeout=30)
+                if process.is_alive():
+                    process.kill()
             raise
         for process in processes:
             process.join()
@@ -112,7 +116,7 @@ def worker_main(storage_url: str, study_name: str, device: str | None, threads: 
         study, config = join_study(storage_url, study_name, Heartbeat(heartbeat_interval))
         work(study, prepare_worker(config), device=device)
     except KeyboardInterrupt:
-        sys.exit(130)
+        os._exit(130)  # at once: nothing may wait on a thread the interrupt left running
     except UserError as exc:
         print(f"scalesearch worker: error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -128,50 +132,96 @@ class _SpareTrial(Exception):
     """The waiting trial this worker went for was taken by another one; its empty trial is closed."""
 
 
+class _Interrupts:
+    """Ctrl-C raised inside a trial only (Optuna then fails it and stops its heartbeat), deferred outside one.
+
+    An interrupt between Optuna's taking of a trial and the start of its heartbeat would leave
+    a RUNNING trial that never goes stale; deferred, it is raised as the trial's objective begins.
+    """
+
+    def __init__(self) -> None:
+        self.inside = False
+        self.pending = False
+
+    def __enter__(self) -> _Interrupts:
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        if self.inside:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def enter_trial(self) -> None:
+        self.inside = True
+        self.raise_pending()
+
+    def raise_pending(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
 def work(study: optuna.Study, prepared: Prepared, *, device: str | None,
          on_trial: Callable[[], None] | None = None) -> None:
     """Train waiting networks until none is waiting or running anywhere."""
     config = prepared.config.for_worker(device)
-    objective = _objective(replace(prepared, config=config))
     callbacks = [lambda _study, _trial: on_trial()] if on_trial else []
-    while True:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
-        if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            study.optimize(objective, n_trials=1, catch=(_SpareTrial,), callbacks=callbacks)
-        elif study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            time.sleep(POLL_SECONDS)
-        else:
-            return
+    with _Interrupts() as interrupts:
+        objective = _objective(replace(prepared, config=config), interrupts)
+        while True:
+            interrupts.raise_pending()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+            if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+                study.optimize(objective, n_trials=1, catch=(_SpareTrial,), callbacks=callbacks)
+            elif study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                time.sleep(POLL_SECONDS)
+            else:
+                return
 
 
-def _objective(prepared: Prepared) -> Callable[[optuna.Trial], float]:
-    config, last_epoch = prepared.config, final_epoch(prepared.config)
-
+def _objective(prepared: Prepared, interrupts: _Interrupts) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
-        if "network" not in trial.user_attrs:
-            trial.set_user_attr("spare", True)
-            raise _SpareTrial()
-        plan = NetworkPlan.from_attrs(trial.user_attrs)
-        trial.suggest_int("network", plan.index, plan.index)
-        prune = config.pruning.method != "none" and not plan.probe
-        history: list[float] = []
-
-        def on_epoch(epoch: int, accuracy: float) -> bool:
-            history.append(accuracy)
-            trial.set_user_attr("accuracy_so_far", history)
-            trial.report(accuracy, epoch + 1)
-            return prune and epoch + 1 < last_epoch and trial.should_prune()
-
-        result = train_network(plan, prepared, on_epoch)
-        for key, value in result.to_attrs().items():
-            trial.set_user_attr(key, value)
-        if result.status == "pruned":
-            raise optuna.TrialPruned()
-        return result.objective
+        interrupts.enter_trial()
+        try:
+            return _evaluate(trial, prepared)
+        finally:
+            interrupts.inside = False
 
     return objective
+
+
+def _evaluate(trial: optuna.Trial, prepared: Prepared) -> float:
+    """Train the trial's network, record its result, and return its objective (or raise TrialPruned)."""
+    config, last_epoch = prepared.config, final_epoch(prepared.config)
+    if "network" not in trial.user_attrs:
+        trial.set_user_attr("spare", True)
+        raise _SpareTrial()
+    plan = NetworkPlan.from_attrs(trial.user_attrs)
+    trial.suggest_int("network", plan.index, plan.index)
+    prune = config.pruning.method != "none" and not plan.probe
+    history: list[float] = []
+
+    def on_epoch(epoch: int, accuracy: float) -> bool:
+        history.append(accuracy)
+        trial.set_user_attr("accuracy_so_far", history)
+        trial.report(accuracy, epoch + 1)
+        return prune and epoch + 1 < last_epoch and trial.should_prune()
+
+    result = train_network(plan, prepared, on_epoch)
+    for key, value in result.to_attrs().items():
+        trial.set_user_attr(key, value)
+    if result.status == "pruned":
+        raise optuna.TrialPruned()
+    return result.objective
 
 
 def train_network(plan: NetworkPlan, prepared: Prepared,

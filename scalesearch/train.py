@@ -104,7 +104,8 @@ def resolve_regularization(config: TrainConfig, preset: Preset) -> TrainConfig:
         label_smoothing=preset.label_smoothing if config.label_smoothing is None else config.label_smoothing,
         augment=preset.augment if config.augment is None else config.augment,
         model_dropout=preset.model_dropout if config.model_dropout is None else config.model_dropout,
-        zero_init_residual=preset.zero_init_residual if config.zero_init_residual is None else config.zero_init_residual,
+        zero_init_residual=(preset.zero_init_residual if config.zero_init_residual is None
+                            else config.zero_init_residual),
     )
 
 

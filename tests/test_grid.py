@@ -610,3 +610,15 @@ def test_no_code_reads_optunas_private_attributes() -> None:
                  for number, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"\._storage|\._trial_id|system_attrs|optuna\.\w+\._", line)]
     assert offenders == []
+
+
+def test_the_study_stores_the_spec_so_a_worker_needs_no_copy_of_the_file(spec, runs, capsys) -> None:
+    url = f"sqlite:///{runs}/shared.db"
+    runs.mkdir()
+    code, _, err = run(grid_argv(spec, runs, "--storage", url, "--study", "moved", "--no-work"), capsys)
+    assert code == 0, err
+    spec.unlink()  # another machine: the spec file is not there
+    code, _, err = run(["worker", "--storage", url, "--study", "moved"], capsys)
+    assert (code, err) == (0, "")
+    results = study_results(optuna.load_study(study_name="moved", storage=url))
+    assert len(results) == 4 and all(r.status == "ok" for r in results)

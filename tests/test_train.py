@@ -60,7 +60,8 @@ def residual_net(seed: int = 0) -> nn.Module:
 
 def rates(model: nn.Module) -> list[float]:
     """Every dropout and drop-path rate of `model`, in module order."""
-    return [m.p if isinstance(m, nn.Dropout) else m.rate for m in model.modules() if isinstance(m, (nn.Dropout, DropPath))]
+    layers = [m for m in model.modules() if isinstance(m, (nn.Dropout, DropPath))]
+    return [m.p if isinstance(m, nn.Dropout) else m.rate for m in layers]
 
 
 class NaNNet(nn.Module):
@@ -350,9 +351,10 @@ def test_bn_recalibration_averages_fresh_training_batches_and_is_seeded(small: I
 def test_bn_recalibration_changes_running_stats_but_not_training(small: ImageDataset) -> None:
     def run(recalibration: int) -> tuple[TrainResult, nn.Module]:
         model = tiny_net()
-        return train_proxy(model, small, RESOLUTION, replace(QUICK, epochs=1, bn_recalibration_batches=recalibration)), model
+        config = replace(QUICK, epochs=1, bn_recalibration_batches=recalibration)
+        return train_proxy(model, small, RESOLUTION, config), model
 
-    (plain, plain_model), (first, model), (again, _) = run(0), run(3), run(3)
+    (_, plain_model), (first, model), (again, _) = run(0), run(3), run(3)
     assert first == replace(again, wall_seconds=first.wall_seconds, images_per_second=first.images_per_second)
     assert torch.equal(plain_model[0].weight, model[0].weight)  # same training steps
     assert not torch.equal(plain_model[1].running_mean, model[1].running_mean)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import optuna
 
+from scalesearch.baselines import baseline_name
 from scalesearch.calibrate import (DEFAULT_LADDER, DEFAULT_PHIS, DEFAULT_SEEDS, DEFAULT_SINGLE, MAX_BUDGETS, MAX_PHIS,
                                    Calibration, analyse_study, calibrate_study, store_calibration,
                                    trained_networks)
@@ -132,7 +133,7 @@ def report_calibration(study: optuna.Study, config: StudyConfig, run_dir: Path, 
     print(rung_lines(calibration))
     if store:
         store_calibration(study, calibration, config)
-    _write(calibration, run_dir, f"{config.baseline} on {config.data.name}, {len(config.seeds)} seeds", store)
+    _write(calibration, run_dir, f"{baseline_name(config.baseline)} on {config.data.name}, {len(config.seeds)} seeds", store)
     return calibration
 
 

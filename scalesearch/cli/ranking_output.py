@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 
 from scalesearch import plots
+from scalesearch.baselines import baseline_name
 from scalesearch.errors import UserError
 from scalesearch.results import RANKING_COLUMNS, Ranking, rank
 from scalesearch.study import network_count, study_results
@@ -28,7 +29,7 @@ def report_ranking(study: optuna.Study, config: StudyConfig, run_dir: Path, top:
     print(f"\n{len(table)} of {network_count(study)} networks evaluated ({len(config.points)} candidates); "
           f"{ranking.noise_line()}")
     _print_best(ranking, config, baseline_argument)
-    _write(ranking, run_dir, f"{config.baseline}, φ={dict(config.settings)['phi']:g}")
+    _write(ranking, run_dir, f"{baseline_name(config.baseline)}, φ={dict(config.settings)['phi']:g}")
 
 
 def _print_best(ranking: Ranking, config: StudyConfig, baseline_argument: str) -> None:
