@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import norm, t
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_MAX_SEEDS = 100
 
 # The wording of every statement this module makes, kept in one place.
-TEST_WORDING = "difference ≤ {z:.2f} combined standard errors (two-sided {percent} %)"
+TEST_WORDING = "difference ≤ {z:.2f} combined standard errors (two-sided {percent} %{basis})"
 SEPARATE_WORDING = "to separate them: --seeds {seeds} ({duration})"
 CANNOT_SEPARATE_WORDING = "to separate them: more than {max_seeds} seeds would be needed"
 
@@ -62,16 +62,19 @@ def pooled_seed_std(groups: Iterable[Sequence[float]]) -> NoiseEstimate:
     return NoiseEstimate(sigma=math.sqrt(squares / dof), dof=dof, n_groups=used)
 
 
-def critical_value(confidence: float = DEFAULT_CONFIDENCE) -> float:
-    """z of the two-sided test at `confidence`: norm.ppf(1 − (1 − confidence)/2), 1.96 for 0.95."""
+def critical_value(confidence: float = DEFAULT_CONFIDENCE, dof: int | None = None) -> float:
+    """Critical value of the two-sided test at `confidence`: the normal's (1.96 for 0.95), or Student's t
+    with `dof` degrees of freedom when σ is itself an estimate from few seeds (4.30 for 2)."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie strictly between 0 and 1, not {confidence}")
-    return float(norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+    quantile = 1.0 - (1.0 - confidence) / 2.0
+    return float(norm.ppf(quantile) if dof is None else t.ppf(quantile, dof))
 
 
-def describe_test(confidence: float = DEFAULT_CONFIDENCE) -> str:
+def describe_test(confidence: float = DEFAULT_CONFIDENCE, dof: int | None = None) -> str:
     """One line naming the tie test, e.g. 'difference ≤ 1.96 combined standard errors (two-sided 95 %)'."""
-    return TEST_WORDING.format(z=critical_value(confidence), percent=f"{confidence * 100:g}")
+    basis = "" if dof is None else f", Student's t with the {dof} degrees of freedom of σ"
+    return TEST_WORDING.format(z=critical_value(confidence, dof), percent=f"{confidence * 100:g}", basis=basis)
 
 
 def uncertainty(sigma: float, n_seeds: int) -> float:
@@ -115,29 +118,14 @@ def _best_label(table: pd.DataFrame) -> object | None:
     return complete["objective"].astype(float).idxmax()
 
 
-@dataclass(frozen=True)
-class TieTest:
-    """The test that marks the candidates it cannot tell from the best, at a two-sided `confidence`."""
-
-    confidence: float = DEFAULT_CONFIDENCE
-
-    @property
-    def z(self) -> float:
-        return critical_value(self.confidence)
-
-    def describe(self) -> str:
-        return describe_test(self.confidence)
-
-    def tied_with_best(self, table: pd.DataFrame, sigma: float) -> pd.Series:
-        return tied_with_best(table, sigma, self.confidence)
-
-
-def tied_with_best(table: pd.DataFrame, sigma: float, confidence: float = DEFAULT_CONFIDENCE) -> pd.Series:
+def tied_with_best(table: pd.DataFrame, sigma: float, confidence: float = DEFAULT_CONFIDENCE,
+                   dof: int | None = None) -> pd.Series:
     """Boolean Series (the table's index): which complete rows the test cannot tell from the best.
 
     `table` has the columns objective, accuracy, n_seeds and state, in any order of rows. The best is
     the complete row with the largest objective; a complete row is tied with it when
-    best − objective ≤ z·√(se_best² + se_row²), se as in `standard_errors`. The best is tied with
+    best − objective ≤ z·√(se_best² + se_row²), se as in `standard_errors`, z the critical value (Student's
+    t when `dof`, the degrees of freedom of sigma, is given). The best is tied with
     itself; rows whose state is not "complete" are False. Raises ValueError when sigma is NaN
     (unknown noise: estimate it first) or negative. A row whose accuracy is 0 has no known reward
     scale and is False unless it is the best.
@@ -148,7 +136,7 @@ def tied_with_best(table: pd.DataFrame, sigma: float, confidence: float = DEFAUL
     if best is None:
         return tied
     objective = table["objective"].astype(float)
-    margin = critical_value(confidence) * np.sqrt(error**2 + error.loc[best] ** 2)
+    margin = critical_value(confidence, dof) * np.sqrt(error**2 + error.loc[best] ** 2)
     tied[:] = ((objective.loc[best] - objective) <= margin).fillna(False).to_numpy(dtype=bool)
     tied &= (table["state"] == "complete").to_numpy()
     tied.loc[best] = True
@@ -183,7 +171,8 @@ def _duration(seconds: float) -> str:
 
 
 def separation_advice(table: pd.DataFrame, sigma: float, seconds_per_training: float, current_seeds: int,
-                      confidence: float = DEFAULT_CONFIDENCE, max_seeds: int = DEFAULT_MAX_SEEDS) -> str | None:
+                      confidence: float = DEFAULT_CONFIDENCE, max_seeds: int = DEFAULT_MAX_SEEDS,
+                      dof: int | None = None) -> str | None:
     """'to separate them: --seeds N (about M min)' for the set tied with the best; None when nothing is tied.
 
     N is the smallest seed count (above `current_seeds`) at which the best differs significantly from
@@ -192,8 +181,9 @@ def separation_advice(table: pd.DataFrame, sigma: float, seconds_per_training: f
     (the gap converted to accuracy units); N is the largest of these (usually the runner-up's).
     M = (N − current_seeds) × (number of complete rows) × seconds_per_training / 60, since a rerun
     with more seeds retrains every candidate. Beyond `max_seeds`: 'more than … seeds would be needed'.
+    The tied set is `tied_with_best`'s with `dof`; the seeds needed assume σ then known (the normal's z).
     """
-    tied = tied_with_best(table, sigma, confidence)
+    tied = tied_with_best(table, sigma, confidence, dof)
     if tied.sum() < 2:
         return None
     best = _best_label(table)

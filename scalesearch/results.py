@@ -48,7 +48,8 @@ class Ranking:
         if not math.isfinite(self.noise.sigma):
             return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
         return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 (pooled over {self.noise.n_groups} network(s), "
-                f"{self.noise.dof} degrees of freedom); tie test: {noise.describe_test(self.confidence)}")
+                f"{self.noise.dof} degrees of freedom); tie test: "
+                f"{noise.describe_test(self.confidence, self.noise.dof)}")
 
     def verdict(self, current_seeds: int) -> str | None:
         """'N other networks are within noise of it; to separate them: --seeds K (about M min)'."""
@@ -58,7 +59,7 @@ class Ranking:
         if others == 0:
             return "no other network is within noise of it"
         advice = noise.separation_advice(noise_table(self.table), self.noise.sigma, self.seconds_per_training,
-                                         current_seeds, self.confidence)
+                                         current_seeds, self.confidence, dof=self.noise.dof)
         line = f"{others} other network{'s are' if others > 1 else ' is'} within noise of it"
         return f"{line}; {advice}" if advice else line
 
@@ -83,7 +84,8 @@ def rank(results: Sequence[NetworkResult], scoring: Scoring, confidence: float =
     table.insert(0, "rank", range(1, len(table) + 1))
     table = table.reset_index(drop=True)
     if math.isfinite(estimate.sigma) and table["status"].iloc[0] == "ok":
-        table["tied_with_best"] = noise.tied_with_best(noise_table(table), estimate.sigma, confidence).to_numpy()
+        table["tied_with_best"] = noise.tied_with_best(noise_table(table), estimate.sigma, confidence,
+                                                       estimate.dof).to_numpy()
     else:
         table["tied_with_best"] = False
     per_training = float(table["seconds_per_training"].mean())

@@ -9,7 +9,6 @@ import pytest
 
 from scalesearch.noise import (
     NoiseEstimate,
-    TieTest,
     critical_value,
     describe_test,
     pooled_seed_std,
@@ -61,8 +60,10 @@ def test_uncertainty_and_critical_value() -> None:
 def test_describe_test() -> None:
     assert describe_test() == "difference ≤ 1.96 combined standard errors (two-sided 95 %)"
     assert describe_test(0.99) == "difference ≤ 2.58 combined standard errors (two-sided 99 %)"
-    assert TieTest(0.99).describe() == describe_test(0.99)
-    assert TieTest().z == pytest.approx(Z95)
+    assert describe_test(0.95, dof=2) == ("difference ≤ 4.30 combined standard errors (two-sided 95 %, Student's t "
+                                          "with the 2 degrees of freedom of σ)")
+    assert critical_value(0.95, dof=2) == pytest.approx(4.302652729911275)  # the t table's value
+    assert critical_value(0.95, dof=10**6) == pytest.approx(Z95, abs=1e-5)
 
 
 def _tie_table() -> pd.DataFrame:
@@ -102,7 +103,9 @@ def test_tied_with_best_on_a_constructed_table() -> None:
     # a stricter test (99 %) has a wider margin: 'outside' joins, 'far' stays out
     assert tied_with_best(table, 0.02, confidence=0.99)["outside"]
     assert not tied_with_best(table, 0.02, confidence=0.99)["far"]
-    assert TieTest(0.95).tied_with_best(table, 0.02).equals(tied)
+    # σ estimated with few degrees of freedom: Student's t widens the margin the same way
+    assert tied_with_best(table, 0.02, dof=3)["outside"]
+    assert tied_with_best(table, 0.02, dof=10**6).equals(tied)
 
 
 def test_tied_with_best_zero_noise_and_edge_cases() -> None:

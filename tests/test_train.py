@@ -21,7 +21,7 @@ from scalesearch.nn import ConvBNAct, DropPath, ResidualBlock, zero_init_residua
 from scalesearch.scaling import Multipliers
 from scalesearch.train import TrainConfig, TrainResult, disable_dropout, resolve_regularization, train_proxy
 from scalesearch.training.batches import DeviceBatches
-from scalesearch.training.config import plan_budget
+from scalesearch.training.config import check_config, plan_budget
 from scalesearch.training.evaluate import recalibrate_batchnorm
 from scalesearch.zoo import get_spec
 from scalesearch.training.optimizers import PRESETS, build_optimizer
@@ -360,3 +360,17 @@ def test_bn_recalibration_changes_running_stats_but_not_training(small: ImageDat
     assert not torch.equal(plain_model[1].running_mean, model[1].running_mean)
     with pytest.raises(UserError, match="BN recalibration"):
         train_proxy(tiny_net(), small, RESOLUTION, replace(QUICK, bn_recalibration_batches=-1))
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"epochs": 1e12}, r"epoch budget must be in \(0, 1000\]"),
+    ({"epochs": float("nan")}, r"epoch budget must be in"),
+    ({"images": 10**12}, r"image budget must be in \[1, "),
+    ({"batch_size": 10**6}, r"batch size must be in \[1, 65536\]"),
+    ({"seed": 2**70}, r"seed must be in \[0, 4294967295\]"),
+    ({"lr": 1e9}, r"learning rate must be at most 10"),
+    ({"weight_decay": 5.0}, r"weight decay must be at most 1"),
+])
+def test_the_python_api_bounds_every_number_as_the_cli_does(fields, message) -> None:
+    with pytest.raises(UserError, match=message):
+        check_config(TrainConfig(**fields), 32, 1000)

@@ -204,7 +204,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     spread.add_argument("--phis", type=_numbers(PHI, MAX_PHIS), metavar="PHI,...",
                         help=f"compound φ of the spread set (α, β, γ = 1.2, 1.1, 1.15), each {in_range(PHI)} "
                              f"(default {','.join(f'{p:g}' for p in DEFAULT_PHIS)}, leaving out those that would "
-                             f"train below the baseline's total stride: for efficientnet-b0 at 32 px, 0,1)")
+                             f"train below half the baseline's total stride)")
     spread.add_argument("--single", type=_dimensions, default=DEFAULT_SINGLE, metavar="DIMS",
                         help="single-dimension networks at the MACs of φ = 1: some of depth,width,resolution, or "
                              "none (default depth,width,resolution)")

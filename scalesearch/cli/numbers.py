@@ -15,15 +15,11 @@ from collections.abc import Callable
 from scalesearch.data.registry import MAX_IMAGE_SIZE
 from scalesearch.scaling import COEFFICIENT_RANGE, MULTIPLIER_MAX, PHI_RANGE
 from scalesearch.spec import MAX_RESOLUTION
+from scalesearch.training.config import (BATCH_SIZE, EPOCHS, IMAGES, LABEL_SMOOTHING, LR,  # noqa: F401
+                                         SEED, WEIGHT_DECAY)
 
-# training budget and recipe
-EPOCHS = (0.0, 1000.0)  # low excluded: a run trains at least one step
-IMAGES = (1, 1_000_000_000)  # training images seen (--images)
-BATCH_SIZE = (1, 65_536)
-LR = (0.0, 10.0)  # low excluded
-WEIGHT_DECAY = (0.0, 1.0)
-LABEL_SMOOTHING = (0.0, 1.0)  # high excluded
-SEED = (0, 2**32 - 1)
+# training budget and recipe: the trainer's own bounds (EPOCHS, IMAGES, BATCH_SIZE, LR, WEIGHT_DECAY,
+# LABEL_SMOOTHING, SEED), imported above
 # models and scaling
 MULTIPLIER = (0.0, MULTIPLIER_MAX)  # --d, --w, --r; low excluded
 PHI = PHI_RANGE

@@ -8,6 +8,16 @@ from dataclasses import dataclass
 from scalesearch.errors import UserError
 
 
+# Bounds of every number a run takes (low, high); the CLI's flags use the same.
+EPOCHS = (0.0, 1000.0)  # low excluded: a run trains at least one step
+IMAGES = (1, 1_000_000_000)
+BATCH_SIZE = (1, 65_536)
+LR = (0.0, 10.0)  # low excluded
+WEIGHT_DECAY = (0.0, 1.0)
+LABEL_SMOOTHING = (0.0, 1.0)  # high excluded
+SEED = (0, 2**32 - 1)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings of one short proxy training run.
@@ -83,11 +93,26 @@ class Budget:
 
 
 def check_config(config: TrainConfig, resolution: int, train_size: int) -> Budget:
-    """The step budget of a run of `config` at `resolution` px; UserError for settings no run can use."""
+    """The step budget of a run of `config` at `resolution` px; UserError for settings no run can use.
+
+    Every number is bounded on both sides (the CLI's flags use the same bounds).
+    """
     if resolution < 1:
         raise UserError(f"resolution must be at least 1 px, got {resolution}")
-    if config.eval_batch_size < 1:
-        raise UserError(f"eval batch size must be at least 1, got {config.eval_batch_size}")
+    if not 1 <= config.eval_batch_size <= BATCH_SIZE[1]:
+        raise UserError(f"eval batch size must be in [1, {BATCH_SIZE[1]}], got {config.eval_batch_size}")
+    if not (math.isfinite(config.epochs) and EPOCHS[0] < config.epochs <= EPOCHS[1]):
+        raise UserError(f"the epoch budget must be in (0, {EPOCHS[1]:g}], got {config.epochs}")
+    if config.images is not None and not IMAGES[0] <= config.images <= IMAGES[1]:
+        raise UserError(f"the image budget must be in [1, {IMAGES[1]:,}], got {config.images}")
+    if not BATCH_SIZE[0] <= config.batch_size <= BATCH_SIZE[1]:
+        raise UserError(f"batch size must be in [1, {BATCH_SIZE[1]}], got {config.batch_size}")
+    if not SEED[0] <= config.seed <= SEED[1]:
+        raise UserError(f"seed must be in [0, {SEED[1]}], got {config.seed}")
+    if config.lr is not None and config.lr > LR[1]:
+        raise UserError(f"learning rate must be at most {LR[1]:g}, got {config.lr}")
+    if config.weight_decay is not None and config.weight_decay > WEIGHT_DECAY[1]:
+        raise UserError(f"weight decay must be at most {WEIGHT_DECAY[1]:g}, got {config.weight_decay}")
     if config.label_smoothing is not None and not 0.0 <= config.label_smoothing < 1.0:
         raise UserError(f"label smoothing must be in [0, 1), got {config.label_smoothing}")
     if config.bn_recalibration_batches < 0:
