@@ -2,7 +2,8 @@
 
 For each seed, runs the same `scalesearch grid --phi 1` twice, exhaustive (--prune none) and
 pruned (--prune sha, first rung --prune-from), interleaved, as separate studies under one runs
-folder (each run's printed ranking is kept in runs/…/STUDY/output.txt); then compares the epochs trained, the wall time of the whole command, and the sets of
+folder (each run's printed ranking is kept in runs/…/STUDY/output.txt; a rerun of this script
+reuses finished runs); then compares the epochs trained, the training wall time, and the sets of
 networks each search cannot tell from its best (the tie test of its own ranking). Extra
 arguments go to every run:
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
@@ -26,20 +26,26 @@ from scalesearch.study import stored_config, study_results
 
 
 def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: list[str]) -> tuple[float, set, float]:
-    """(wall seconds of the command, its tied-best networks, epochs trained)."""
-    command = [sys.executable, "-m", "scalesearch", "grid", "--phi", "1", "--runs-dir", str(runs_dir),
-               "--study", study, "--seed", str(seed), *prune, *extra]
-    print("$", " ".join(command[1:]), flush=True)
-    started = time.perf_counter()
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    head = [line for line in done.stderr.splitlines() if line.startswith("grid: ")]
-    (runs_dir / study / "output.txt").write_text("\n".join(head) + "\n" + done.stdout)  # what the command printed
+    """(training wall seconds, the tied-best networks, epochs trained) of one grid run.
+
+    The wall time is the study's own: from its first trial's start to its last trial's end, so it
+    can be read back later; a run that finished in an earlier call of this script (its printed
+    output is in output.txt) is not run again.
+    """
+    output = runs_dir / study / "output.txt"
+    if not output.exists():
+        command = [sys.executable, "-m", "scalesearch", "grid", "--phi", "1", "--runs-dir", str(runs_dir),
+                   "--study", study, "--seed", str(seed), *prune, *extra]
+        print("$", " ".join(command[1:]), flush=True)
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        head = [line for line in done.stderr.splitlines() if line.startswith("grid: ")]
+        output.write_text("\n".join(head) + "\n" + done.stdout)  # what the command printed
     loaded = optuna.load_study(study_name=study, storage=open_storage(default_storage_url(runs_dir / study)))
+    trials = loaded.get_trials(deepcopy=False)
+    wall = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
     results = study_results(loaded)
     ranking = rank(results, stored_config(loaded).scoring)
-    tied = set(ranking.tied["candidate"])
-    return wall, tied, sum(r.epochs_trained for r in results)
+    return wall, set(ranking.tied["candidate"]), sum(r.epochs_trained for r in results)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import sqlite3
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -25,6 +26,7 @@ import pandas as pd
 import pytest
 import torch
 
+import scalesearch.cli.ranking_output
 import scalesearch.runner
 from scalesearch.cli import main
 from scalesearch.cost import Cost, spec_cost
@@ -623,3 +625,16 @@ def test_the_study_stores_the_spec_so_a_worker_needs_no_copy_of_the_file(spec, r
     assert (code, err) == (0, "")
     results = study_results(optuna.load_study(study_name="moved", storage=url))
     assert len(results) == 4 and all(r.status == "ok" for r in results)
+
+
+def test_a_study_where_every_network_diverged_recommends_nothing(finished, capsys, monkeypatch) -> None:
+    spec_path, runs_dir, code, _, _ = finished
+    assert code == 0
+    study = load(runs_dir)
+    diverged = [replace(r, status="diverged", accuracies=(0.0,) * len(r.seeds), objective=0.0)
+                for r in study_results(study)]
+    monkeypatch.setattr(scalesearch.cli.ranking_output, "study_results", lambda _study: diverged)
+    code, out, err = run(grid_argv(spec_path, runs_dir), capsys)
+    assert (code, err) == (0, "")
+    assert "no network trained to the end (all pruned or diverged): no best to recommend" in out
+    assert "best:" not in out and "scale it:" not in out
