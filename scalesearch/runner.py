@@ -115,8 +115,8 @@ def worker_main(storage_url: str, study_name: str, device: str | None, threads: 
     try:
         study, config = join_study(storage_url, study_name, Heartbeat(heartbeat_interval))
         work(study, prepare_worker(config), device=device)
-    except KeyboardInterrupt:
-        os._exit(130)  # at once: nothing may wait on a thread the interrupt left running
+    except KeyboardInterrupt:  # raised inside a trial only (see _Interrupts): no heartbeat thread is left
+        sys.exit(130)
     except UserError as exc:
         print(f"scalesearch worker: error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -638,3 +638,13 @@ def test_a_study_where_every_network_diverged_recommends_nothing(finished, capsy
     assert (code, err) == (0, "")
     assert "no network trained to the end (all pruned or diverged): no best to recommend" in out
     assert "best:" not in out and "scale it:" not in out
+
+
+def test_each_worker_gets_its_own_gpu_when_there_are_several(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert scalesearch.runner.worker_devices("auto", 3) == ["cuda:0", "cuda:1", "cuda:0"]
+    assert scalesearch.runner.worker_devices("cuda", 2) == ["cuda:0", "cuda:1"]
+    assert scalesearch.runner.worker_devices("cuda:1", 2) == ["cuda:1", "cuda:1"]  # a device the user chose
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert scalesearch.runner.worker_devices("auto", 2) == ["auto", "auto"]

@@ -145,9 +145,13 @@ def test_nan_loss_ends_as_diverged_without_raising(data: ImageDataset) -> None:
     assert result.history == () and result.epochs_completed == 10 / 31
 
 
-def test_huge_learning_rate_diverges(small: ImageDataset) -> None:
-    result = train_proxy(tiny_net(), small, RESOLUTION, replace(QUICK, lr=1e12))
-    assert result.status == "diverged"
+def test_a_non_finite_loss_ends_the_run_as_diverged(small: ImageDataset) -> None:
+    model = tiny_net()
+    classifier = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        classifier.weight.fill_(3e38)  # logits overflow to inf: the loss is not finite at the first step
+    result = train_proxy(model, small, RESOLUTION, QUICK)
+    assert result.status == "diverged" and result.top1 == 0.0 and "loss became" in result.message
 
 
 def test_top5_only_with_ten_classes(small: ImageDataset) -> None:

@@ -18,7 +18,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every sub-command registered."""
-    parser = _Parser(prog="scalesearch", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="scalesearch", description="Model-scaling research for ConvNets: count, scale, proxy-train and search networks after EfficientNet (Tan & Le, 2019). Every command has --help.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for module in _command_modules():
         module.register(commands)
@@ -36,16 +36,9 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 def _command_modules() -> list:
-    from scalesearch.cli import model_commands
+    from scalesearch.cli import calibrate_command, grid_command, model_commands, train_command, worker_command
 
-    modules = [model_commands]
-    for optional in ("train_command", "grid_command", "worker_command", "calibrate_command"):
-        try:
-            modules.append(__import__(f"scalesearch.cli.{optional}", fromlist=["register"]))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"scalesearch.cli.{optional}":
-                raise
-    return modules
+    return [model_commands, train_command, grid_command, calibrate_command, worker_command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
