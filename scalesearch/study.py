@@ -96,8 +96,8 @@ def join_study(url: str, name: str, heartbeat: Heartbeat = Heartbeat()) -> tuple
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
-        raise UserError(f"no study {name!r} in {redact(url)}; create it first with `scalesearch grid ... "
-                        f"--storage URL --study {name} --no-work`") from None
+        raise UserError(f"no study {name!r} in {redact(url)}; create it first with `scalesearch grid` (or "
+                        f"`calibrate`) `... --storage URL --study {name} --no-work`") from None
     config = stored_config(study)
     study.pruner = make_pruner(config.pruning, final_epoch(config))
     return study, config

@@ -112,11 +112,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                               f"trained with this many seeds to measure the seed noise, in [2, {MAX_SEEDS}] "
                               "(default 3)")
     scoring.add_argument("--prune", choices=PRUNERS, default=DEFAULT_PRUNE,
-                         help=f"stop weak networks early on their per-epoch accuracy (default {DEFAULT_PRUNE}; "
-                              f"benchmarks/pruning.md)")
+                         help=f"stop weak networks early on their per-epoch accuracy (default {DEFAULT_PRUNE}: at "
+                              f"the demo's budget no epoch before the last ranks reliably, benchmarks/pruning.md)")
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,
                          help=f"first epoch at which the pruner may stop a network (default {DEFAULT_PRUNE_FROM}: "
-                              f"the first epoch that ranks like the last, benchmarks/pruning.md)")
+                              f"τ = 0.6 against the last epoch in `calibrate`'s 4-epoch runs, benchmarks/pruning.md)")
     scoring.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=DEFAULT_PROXY_RESOLUTION,
                          help=f"base training resolution, scaled by r (default {DEFAULT_PROXY_RESOLUTION})")
     add_run_arguments(parser, default_study="grid-BASELINE-phiPHI")
