@@ -9,6 +9,7 @@ worker's trial goes stale after a few seconds instead of minutes.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -21,6 +22,19 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of `scalesearch argv` run in this process."""
+    from scalesearch.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse errors exit
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
 
 TINY_SPEC = {
     "name": "tiny",

@@ -8,11 +8,8 @@ trainings. Torch runs on one thread.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
@@ -21,13 +18,12 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-import torch
 
 from scalesearch import fidelity
 from scalesearch.baselines import resolve_baseline
 from scalesearch.calibrate import (analyse, analyse_study, calibrate_study, calibration_histories, calibration_runs,
                                    noise_settings, spread_details, spread_set, stored_sigma)
-from scalesearch.cli import build_parser, main
+from scalesearch.cli import build_parser
 from scalesearch.errors import UserError
 from scalesearch.objective import Scoring
 from scalesearch.record import NetworkPlan, NetworkResult
@@ -35,33 +31,14 @@ from scalesearch.scaling import Multipliers, compound
 from scalesearch.study import study_results
 from scalesearch.study_config import DataConfig
 from scalesearch.train import TrainConfig
+from search_processes import TINY_SPEC, run_cli as run
 
-TINY_SPEC = {
-    "name": "tiny",
-    "stem": {"channels": 8, "stride": 2},
-    "stages": [
-        {"op": "mbconv", "channels": 8, "stride": 1, "expand": 2, "se": 0.25},
-        {"op": "mbconv", "channels": 16, "stride": 2, "expand": 2, "se": 0.25},
-    ],
-    "head": {"channels": 32},
-    "resolution": 32,
-}
 SPREAD = ["--phis", "0,1", "--single", "width"]
 LADDER = ["--ladder", "1,2", "--seeds", "2"]
 TRAIN = ["--data", "synthetic", "--train-images", "400", "--test-images", "100", "--batch-size", "8",
          "--proxy-resolution", "16", "--device", "cpu", "--quiet"]
 STUDY = "calibrate-tiny"  # the default name: calibrate-<spec file stem>
 NETWORKS = ["phi=0", "phi=1", "width-only"]
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse errors exit
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def calibrate_argv(spec: Path, runs: Path, *extra: str) -> list[str]:
@@ -91,12 +68,7 @@ def tau_b(x: list[float], y: list[float]) -> float:
     return float(sum(signs) / math.sqrt((len(pairs) - ties_x) * (len(pairs) - ties_y)))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

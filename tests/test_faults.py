@@ -7,22 +7,18 @@ the tiny spec on synthetic data (tests/search_processes.py) with a one-second he
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import io
 import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib.figure
 import pytest
-import torch
 from optuna.trial import TrialState
 
-from scalesearch.cli import main
+from search_processes import run_cli as run
 from search_processes import (FOUR_POINTS, KILLABLE, ONE_POINT, TWO_POINTS, Process,
                               assert_each_network_trained_once, grid_argv, kill_mid_trial, race, trials, wait_for,
                               write_spec)
@@ -30,23 +26,7 @@ from search_processes import (FOUR_POINTS, KILLABLE, ONE_POINT, TWO_POINTS, Proc
 STUDY = "faults"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of `scalesearch argv` run in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sqlite_url(runs: Path, study: str = STUDY) -> str:

@@ -17,7 +17,6 @@ import shlex
 import sqlite3
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,17 +38,8 @@ from scalesearch.storage import open_storage
 from scalesearch.study import study_results
 from scalesearch.study_config import DataConfig, Pruning
 from scalesearch.train import TrainConfig
+from search_processes import TINY_SPEC
 
-TINY_SPEC = {
-    "name": "tiny",
-    "stem": {"channels": 8, "stride": 2},
-    "stages": [
-        {"op": "mbconv", "channels": 8, "stride": 1, "expand": 2, "se": 0.25},
-        {"op": "mbconv", "channels": 16, "stride": 2, "expand": 2, "se": 0.25},
-    ],
-    "head": {"channels": 32},
-    "resolution": 32,
-}
 # α in 1..2, β and γ in 1..1.2, step 0.2, |α·β²·γ² − 2| <= 0.1: four candidates
 GRID = ["--alpha-range", "1,2", "--beta-range", "1,1.2", "--gamma-range", "1,1.2", "--step", "0.2", "--tol", "0.1"]
 SPACE = GridSpace((1.0, 2.0), (1.0, 1.2), (1.0, 1.2), 0.2, 2.0, 0.1)
@@ -169,12 +159,7 @@ def runs(tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

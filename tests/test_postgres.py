@@ -8,43 +8,24 @@ server; without one these tests skip (and fail with CI=true).
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 import pytest
-import torch
 from optuna.trial import TrialState
 
-from scalesearch.cli import main
 from scalesearch.errors import UserError
 from scalesearch.study import stored_config
 from scalesearch.storage import open_storage
+from search_processes import run_cli as run
 from search_processes import (FOUR_POINTS, KILLABLE, ONE_POINT, Process, assert_each_network_trained_once, grid_argv,
                               kill_mid_trial, race, reader, results_per_network, trials, worker_argv, write_spec)
 
 STUDY = "shared"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of `scalesearch argv` run in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def create(spec: Path, runs: Path, url: str, *extra: str) -> list[str]:
