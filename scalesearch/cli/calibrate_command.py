@@ -218,8 +218,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     spread.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=DEFAULT_PROXY_RESOLUTION,
                         help=f"base training resolution, scaled by r (default {DEFAULT_PROXY_RESOLUTION})")
     add_run_arguments(parser, default_study="calibrate-BASELINE")
-    parser.add_argument("--no-work", action="store_true",
-                        help="only create the study (for `scalesearch worker` on other machines)")
     add_data_arguments(parser)
     add_training_arguments(parser)
     for flag, message in (("--epochs", "calibrate trains at the budgets of --ladder; give those instead"),

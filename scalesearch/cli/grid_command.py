@@ -120,8 +120,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=DEFAULT_PROXY_RESOLUTION,
                          help=f"base training resolution, scaled by r (default {DEFAULT_PROXY_RESOLUTION})")
     add_run_arguments(parser, default_study="grid-BASELINE-phiPHI")
-    parser.add_argument("--no-work", action="store_true",
-                        help="only create the study (for `scalesearch worker` on other machines)")
     add_data_arguments(parser)
     add_training_arguments(parser, default_epochs=DEFAULT_EPOCHS)
     parser.set_defaults(func=_grid, train_images=DEFAULT_TRAIN_IMAGES, test_images=DEFAULT_TEST_IMAGES)

@@ -56,6 +56,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, default_study: str) ->
                             f"its own (default 1)")
     group.add_argument("--top", type=bounded_int(*TOP_RANGE), default=10,
                        help=f"rows of the ranking to print, {in_range(TOP_RANGE)} (default 10)")
+    group.add_argument("--no-work", action="store_true",
+                       help="only create the study (for `scalesearch worker` on other machines)")
 
 
 def heartbeat_from_args(args: argparse.Namespace) -> Heartbeat:
