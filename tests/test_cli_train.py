@@ -17,12 +17,7 @@ TINY = NetworkSpec("tiny", Stem(8, 3, 2, "silu"),
                    Head(32, "silu", 0.1), resolution=32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from scalesearch.calibrate import (DEFAULT_LADDER, DEFAULT_PHIS, DEFAULT_SEEDS, 
                                    trained_networks)
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.grid_command import DEFAULT_PROXY_RESOLUTION, DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES
-from scalesearch.cli.numbers import EPOCHS, PHI, PROXY_RESOLUTION, RESOLUTION, SEED, bounded_int, in_range
-from scalesearch.cli.study_options import add_run_arguments, create_and_work
+from scalesearch.cli.numbers import EPOCHS, PHI, RESOLUTION, SEED, bounded_int, in_range
+from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.fidelity import fidelity_figure
@@ -215,8 +215,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     spread.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=DEFAULT_SEEDS,
                         help=f"trainings per network and budget, from --seed on, at least 2 (σ needs 2), at most "
                              f"{MAX_SEEDS} (default {DEFAULT_SEEDS})")
-    spread.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=DEFAULT_PROXY_RESOLUTION,
-                        help=f"base training resolution, scaled by r (default {DEFAULT_PROXY_RESOLUTION})")
+    add_proxy_resolution_argument(spread, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="calibrate-BASELINE")
     add_data_arguments(parser)
     add_training_arguments(parser)

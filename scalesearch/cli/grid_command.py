@@ -9,9 +9,9 @@ from functools import partial
 from pathlib import Path
 
 from scalesearch.cli.data_options import add_data_arguments, data_config
-from scalesearch.cli.numbers import PHI, PROXY_RESOLUTION, RESOLUTION, SEED, bounded_float, bounded_int, in_range
+from scalesearch.cli.numbers import PHI, RESOLUTION, SEED, bounded_float, bounded_int, in_range
 from scalesearch.cli.ranking_output import report_ranking
-from scalesearch.cli.study_options import add_run_arguments, create_and_work
+from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
@@ -117,8 +117,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,
                          help=f"first epoch at which the pruner may stop a network (default {DEFAULT_PRUNE_FROM}: "
                               f"τ = 0.6 against the last epoch in `calibrate`'s 4-epoch runs, benchmarks/pruning.md)")
-    scoring.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=DEFAULT_PROXY_RESOLUTION,
-                         help=f"base training resolution, scaled by r (default {DEFAULT_PROXY_RESOLUTION})")
+    add_proxy_resolution_argument(scoring, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="grid-BASELINE-phiPHI")
     add_data_arguments(parser)
     add_training_arguments(parser, default_epochs=DEFAULT_EPOCHS)

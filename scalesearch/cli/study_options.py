@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 
-from scalesearch.cli.numbers import bounded_float, bounded_int, in_range
+from scalesearch.cli.numbers import PROXY_RESOLUTION, bounded_float, bounded_int, in_range
 from scalesearch.errors import UserError
 from scalesearch.runner import Prepared, work_on
 from scalesearch.storage import HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, default_storage_url, redact
@@ -58,6 +58,12 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, default_study: str) ->
                        help=f"rows of the ranking to print, {in_range(TOP_RANGE)} (default 10)")
     group.add_argument("--no-work", action="store_true",
                        help="only create the study (for `scalesearch worker` on other machines)")
+
+
+def add_proxy_resolution_argument(group: argparse._ActionsContainer, default: int) -> None:
+    """--proxy-resolution: the base training resolution that r scales."""
+    group.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=default,
+                       help=f"base training resolution, scaled by r, {in_range(PROXY_RESOLUTION)} (default {default})")
 
 
 def heartbeat_from_args(args: argparse.Namespace) -> Heartbeat:
