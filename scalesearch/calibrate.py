@@ -225,7 +225,7 @@ def _check_distinct(config: StudyConfig, baseline: Baseline, networks: list[tupl
                     left_out: Sequence[float] = ()) -> None:
     """UserError unless the spread set builds at least MIN_NETWORKS distinct networks."""
     first = replace(config, points=config.points[:len(networks)])
-    plans = plan_networks(first, baseline)
+    plans = plan_networks(first, {None: baseline})
     if len(plans) < MIN_NETWORKS:
         shown = "; ".join(" = ".join(str(p["network"]) for p in plan.points) for plan in plans)
         dropped = (f"; φ = {', '.join(f'{phi:g}' for phi in left_out)} left out, below half the total stride at this "

@@ -1,10 +1,12 @@
-"""Single-dimension scaling matched to a MACs target: the depth, width or resolution factor closest in counted MACs.
+"""Scaling matched to a MACs target: the depth, width or resolution factor (or the factor of a
+scaling rule such as Dollár et al.'s dWr) closest in counted MACs.
 
 Depth rounds each stage's repeats up, width rounds channels to multiples of 8 and resolution
 rounds to whole pixels, so a network's MACs are a step function of each factor. `match_macs`
 bisects on the counted MACs (nominal resolution, 1000-class head: the paper's numbers) to the
 two steps around the target and returns the factor of the closer one, written as short as it
-can be without leaving its step. `find_macs_match` also says how far off the match is.
+can be without leaving its step. `find_macs_match` also says how far off the match is;
+`find_rule_match` does the same for any monotone rule factor -> Multipliers.
 
     match_macs(baseline, "width", 2 * baseline.cost(Multipliers()).macs)   # Multipliers(1, w, 1)
 """
@@ -12,6 +14,7 @@ can be without leaving its step. `find_macs_match` also says how far off the mat
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from scalesearch.baselines import Baseline
@@ -27,16 +30,16 @@ _MAX_DECIMALS = 6
 
 @dataclass(frozen=True)
 class MacsMatch:
-    """The single-dimension network closest to `target_macs`: its multipliers and counted MACs."""
+    """The network of a rule closest to `target_macs`: the rule's factor, its multipliers and counted MACs.
+
+    `dimension` names the rule: depth, width or resolution for single-dimension scaling.
+    """
 
     dimension: str
+    factor: float
     multipliers: Multipliers
     macs: int
     target_macs: float
-
-    @property
-    def factor(self) -> float:
-        return getattr(self.multipliers, self.dimension)
 
     @property
     def mismatch(self) -> float:
@@ -70,22 +73,34 @@ def find_macs_match(baseline: Baseline, dimension: str, target_macs: float, *, s
     UserError for an unknown dimension, a non-positive target or an empty range.
     """
     dimension = check_dimension(dimension)
+    origin = min(max(getattr(start, dimension), low), high)
+    return find_rule_match(baseline, dimension, lambda factor: replace(start, **{dimension: factor}), target_macs,
+                           origin=origin, low=low, high=high)
+
+
+def find_rule_match(baseline: Baseline, name: str, rule: Callable[[float], Multipliers], target_macs: float, *,
+                    origin: float = 1.0, low: float = MIN_FACTOR, high: float = MULTIPLIER_MAX) -> MacsMatch:
+    """The factor in [low, high] of `rule` whose network's counted MACs are closest to `target_macs`.
+
+    `rule` maps a factor to multipliers, with MACs not decreasing in the factor; the search
+    starts at `origin`. A factor whose multipliers are out of bounds or whose network cannot be
+    built or costed counts as too small below `origin` and too large above it.
+    """
     if not (math.isfinite(target_macs) and target_macs > 0):
         raise UserError(f"the MACs target must be a positive number, got {target_macs}")
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high <= MULTIPLIER_MAX):
         raise UserError(f"the factor range must satisfy 0 < low <= high <= {MULTIPLIER_MAX:g}, got {low:g}..{high:g}")
-    origin = min(max(getattr(start, dimension), low), high)
-    search = _Search(baseline, dimension, start, origin, target_macs)
+    search = _Search(baseline, rule, origin, target_macs)
     below, above = search.bracket(low, high)
     if below is not None and above is not None:
         below, above = search.bisect(below, above)
     best = search.best()
     if best is None:
-        raise UserError(f"no {dimension} factor in {low:g}..{high:g} gives a network of {baseline.name} that can be "
+        raise UserError(f"no {name} factor in {low:g}..{high:g} gives a network of {baseline.name} that can be "
                         f"built and costed")
     direction = "down" if below is not None and best == below else "up" if best == above else "near"
     factor = search.tidy(best, direction, low, high)
-    return MacsMatch(dimension, search.multipliers(factor), search.macs(factor), float(target_macs))
+    return MacsMatch(name, factor, search.rule(factor), search.macs(factor), float(target_macs))
 
 
 def match_macs(baseline: Baseline, dimension: str, target_macs: float, *, start: Multipliers = Multipliers(),
@@ -97,18 +112,16 @@ def match_macs(baseline: Baseline, dimension: str, target_macs: float, *, start:
 class _Search:
     """Counted MACs by factor (None: cannot be built or costed), remembered, and the search over them."""
 
-    def __init__(self, baseline: Baseline, dimension: str, start: Multipliers, origin: float, target: float) -> None:
-        self.baseline, self.dimension, self.start = baseline, dimension, start
+    def __init__(self, baseline: Baseline, rule: Callable[[float], Multipliers], origin: float, target: float
+                 ) -> None:
+        self.baseline, self.rule = baseline, rule
         self.origin, self.target = origin, target
         self.counted: dict[float, int | None] = {}
-
-    def multipliers(self, factor: float) -> Multipliers:
-        return replace(self.start, **{self.dimension: factor})
 
     def macs(self, factor: float) -> int | None:
         if factor not in self.counted:
             try:
-                self.counted[factor] = self.baseline.cost(self.multipliers(factor)).macs
+                self.counted[factor] = self.baseline.cost(self.rule(factor)).macs
             except UserError:
                 self.counted[factor] = None
         return self.counted[factor]

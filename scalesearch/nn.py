@@ -7,9 +7,11 @@ state_dict maps onto ours position by position (see `torchvision_compat`).
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 from torch import Tensor, nn
+from torchvision.ops import SqueezeExcitation, StochasticDepth
 
 from scalesearch.scaling import make_divisible
 from scalesearch.spec import NetworkSpec, Stage
@@ -40,41 +42,27 @@ class ConvBNAct(nn.Sequential):
         super().__init__(*layers)
 
 
-class SqueezeExcite(nn.Module):
-    """Squeeze-and-excitation: global pool, 1x1 reduce, act, 1x1 expand, sigmoid gate."""
-
-    def __init__(self, channels: int, squeeze: int, act: str) -> None:
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(channels, squeeze, 1)
-        self.fc2 = nn.Conv2d(squeeze, channels, 1)
-        self.activation = activation(act)
-        self.gate = nn.Sigmoid()
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * self.gate(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
-
-
-class DropPath(nn.Module):
-    """Stochastic depth: drop the whole residual branch per sample during training."""
+class DropPath(StochasticDepth):
+    """torchvision's stochastic depth in "row" mode (whole samples), made from the rate alone."""
 
     def __init__(self, rate: float) -> None:
-        super().__init__()
-        self.rate = rate
+        super().__init__(rate, "row")
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.rate == 0.0:
-            return x
-        keep = 1.0 - self.rate
-        mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device)
-        return x * mask.bernoulli_(keep).div_(keep)
+    @property
+    def rate(self) -> float:
+        """The probability of dropping a sample's branch (torchvision's `p`)."""
+        return self.p
 
-    def extra_repr(self) -> str:
-        return f"rate={self.rate:.4f}"
+    @rate.setter
+    def rate(self, value: float) -> None:
+        self.p = value
 
 
 class ResidualBlock(nn.Module):
-    """`body(x)` plus a shortcut (identity or projection), with drop-path and a post-add activation."""
+    """`body(x)` plus a shortcut (identity or projection), with drop-path and a post-add activation.
+
+    As in torchvision's blocks, the shortcut is added in place and eval mode runs no drop-path module.
+    """
 
     def __init__(self, body: nn.Module, shortcut: nn.Module | None, residual: bool, drop_rate: float,
                  post_act: str | None = None) -> None:
@@ -83,14 +71,15 @@ class ResidualBlock(nn.Module):
         self.shortcut = shortcut
         self.residual = residual
         self.drop_path = DropPath(drop_rate)  # kept even when unused, so every block shows its rate
-        self.post_act = activation(post_act) if post_act else nn.Identity()
+        self.post_act = activation(post_act) if post_act else None
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.body(x)
         if self.residual:
-            identity = x if self.shortcut is None else self.shortcut(x)
-            out = self.drop_path(out) + identity
-        return self.post_act(out)
+            if self.training:
+                out = self.drop_path(out)
+            out += x if self.shortcut is None else self.shortcut(x)
+        return out if self.post_act is None else self.post_act(out)
 
 
 def _mbconv_body(cin: int, cout: int, stride: int, stage: Stage) -> nn.Sequential:
@@ -100,7 +89,7 @@ def _mbconv_body(cin: int, cout: int, stride: int, stage: Stage) -> nn.Sequentia
         layers.append(ConvBNAct(cin, hidden, 1, act=stage.act))
     layers.append(ConvBNAct(hidden, hidden, stage.kernel, stride, groups=hidden, act=stage.act))
     if stage.se > 0:
-        layers.append(SqueezeExcite(hidden, max(1, int(cin * stage.se)), stage.act))
+        layers.append(SqueezeExcitation(hidden, max(1, int(cin * stage.se)), partial(activation, stage.act)))
     layers.append(ConvBNAct(hidden, cout, 1))
     return nn.Sequential(*layers)
 

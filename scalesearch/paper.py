@@ -65,3 +65,14 @@ def table3() -> pd.DataFrame:
                      "MACs": macs, "FLOPS (paper)": f"{flops_b}B", "diff %": _difference(macs / 1e9, flops_b),
                      "why it differs": note})
     return pd.DataFrame(rows)
+
+# Table 3's rows with their ImageNet top-1 (%): (model, rule) -> (FLOPS in B, top-1) as printed.
+TABLE3_TOP1 = {
+    ("mobilenet-v1", "baseline"): (0.6, 70.6), ("mobilenet-v1", "width"): (2.2, 74.2),
+    ("mobilenet-v1", "resolution"): (2.2, 72.7), ("mobilenet-v1", "compound"): (2.3, 75.6),
+    ("mobilenet-v2", "baseline"): (0.3, 72.0), ("mobilenet-v2", "depth"): (1.2, 76.8),
+    ("mobilenet-v2", "width"): (1.1, 76.4), ("mobilenet-v2", "resolution"): (1.2, 74.8),
+    ("mobilenet-v2", "compound"): (1.3, 77.4),
+    ("resnet-50", "baseline"): (4.1, 76.0), ("resnet-50", "depth"): (16.2, 78.1), ("resnet-50", "width"): (14.7, 77.7),
+    ("resnet-50", "resolution"): (16.4, 77.5), ("resnet-50", "compound"): (16.7, 78.8),
+}

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from scalesearch.baselines import Baseline, SpecBaseline
+from scalesearch.baselines import Baseline, SpecBaseline, resolve_baseline
 from scalesearch.scaling import Multipliers
 from scalesearch.study_config import Point, StudyConfig
 
@@ -26,7 +26,8 @@ class NetworkPlan:
 
     MACs, params and activations are those of the nominal network (1000-class head,
     nominal resolution), comparable with the paper; training runs at `proxy_resolution`.
-    `probe` marks the network trained with the noise probe's seeds.
+    `probe` marks the network trained with the noise probe's seeds; `baseline` is the point's own
+    baseline, None for the study's.
     """
 
     index: int
@@ -39,6 +40,7 @@ class NetworkPlan:
     params: int
     activations: int
     probe: bool = False
+    baseline: str | None = None
 
     @property
     def name(self) -> str:
@@ -49,14 +51,16 @@ class NetworkPlan:
         return {"network": self.index, "candidate": self.name, "points": [dict(p) for p in self.points],
                 "d": self.multipliers.depth, "w": self.multipliers.width, "r": self.multipliers.resolution,
                 "resolution": self.resolution, "proxy_resolution": self.proxy_resolution, "epochs": self.epochs,
-                "macs": self.macs, "params": self.params, "activations": self.activations, "probe": self.probe}
+                "macs": self.macs, "params": self.params, "activations": self.activations, "probe": self.probe,
+                **({"baseline": self.baseline} if self.baseline is not None else {})}
 
     @classmethod
     def from_attrs(cls, attrs: Mapping[str, Any]) -> NetworkPlan:
         return cls(index=attrs["network"], points=tuple(dict(p) for p in attrs["points"]),
                    multipliers=Multipliers(attrs["d"], attrs["w"], attrs["r"]), resolution=attrs["resolution"],
                    proxy_resolution=attrs["proxy_resolution"], epochs=attrs["epochs"], macs=attrs["macs"],
-                   params=attrs["params"], activations=attrs["activations"], probe=attrs["probe"])
+                   params=attrs["params"], activations=attrs["activations"], probe=attrs["probe"],
+                   baseline=attrs.get("baseline"))
 
 
 @dataclass(frozen=True)
@@ -115,25 +119,36 @@ def point_name(label: Mapping[str, Any]) -> str:
                     for k, v in label.items())
 
 
-def plan_networks(config: StudyConfig, baseline: Baseline) -> tuple[NetworkPlan, ...]:
-    """The distinct networks of `config`'s points, each costed once, in the order of their first point."""
+def load_baselines(config: StudyConfig) -> dict[str | None, Baseline]:
+    """The study's baseline (key None) and every baseline its points name, loaded once each."""
+    names = (None, *config.point_baselines)
+    return {name: resolve_baseline(config.baseline if name is None else name, config.resolution) for name in names}
+
+
+def plan_networks(config: StudyConfig, baselines: Mapping[str | None, Baseline]) -> tuple[NetworkPlan, ...]:
+    """The distinct networks of `config`'s points, each costed once, in the order of their first point.
+
+    `baselines` maps each point's baseline name (None: the study's) to the loaded baseline.
+    """
     groups: dict[tuple, list[int]] = {}
     placed: dict[int, tuple[Multipliers, int, int]] = {}
     for number, point in enumerate(config.points):
+        baseline = baselines[point.baseline]
         resolution = baseline.resolution_for(point.multipliers)
         proxy = baseline.resolution_for(point.multipliers, config.proxy_resolution)
-        key = (_architecture(baseline, point), resolution, proxy, point.epochs)
+        key = (point.baseline, _architecture(baseline, point), resolution, proxy, point.epochs)
         groups.setdefault(key, []).append(number)
         placed[number] = (point.multipliers, resolution, proxy)
     plans = []
     for index, numbers in enumerate(groups.values()):
         first: Point = config.points[numbers[0]]
         multipliers, resolution, proxy = placed[numbers[0]]
-        cost = baseline.cost(multipliers, resolution)
+        cost = baselines[first.baseline].cost(multipliers, resolution)
         plans.append(NetworkPlan(index=index, points=tuple(config.points[n].labels for n in numbers),
                                  multipliers=multipliers, resolution=resolution, proxy_resolution=proxy,
                                  epochs=first.epochs, macs=cost.macs, params=cost.params,
-                                 activations=cost.activations, probe=config.noise_point in numbers))
+                                 activations=cost.activations, probe=config.noise_point in numbers,
+                                 baseline=first.baseline))
     return tuple(plans)
 
 

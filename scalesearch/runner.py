@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import optuna
@@ -24,16 +24,18 @@ import torch
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from scalesearch.baselines import Baseline, check_model, resolve_baseline
+from scalesearch.baselines import Baseline, check_model
 from scalesearch.data import ImageDataset
 from scalesearch.errors import UserError
-from scalesearch.record import NetworkPlan, NetworkResult, plan_networks
+from scalesearch.record import NetworkPlan, NetworkResult, load_baselines, plan_networks
 from scalesearch.storage import Heartbeat
 from scalesearch.study import create_or_resume, final_epoch, is_result, join_study, network_count
 from scalesearch.study_config import StudyConfig
 from scalesearch.train import train_proxy
 
 POLL_SECONDS = 2.0
+LocalWork = Callable[..., None]  # (study, prepared, *, device, on_trial)
+JoinedWork = Callable[[optuna.Study, StudyConfig, str | None], None]
 
 
 @dataclass(frozen=True)
@@ -41,20 +43,26 @@ class Prepared:
     """A validated configuration with what it needs loaded: nothing has been written yet."""
 
     config: StudyConfig
-    baseline: Baseline
+    baselines: Mapping[str | None, Baseline]
     data: ImageDataset
     plans: tuple[NetworkPlan, ...]
 
+    def baseline_of(self, plan: NetworkPlan) -> Baseline:
+        return self.baselines[plan.baseline]
+
 
 def prepare(config: StudyConfig) -> Prepared:
-    """Load the baseline and data, check every setting and the model, plan the distinct networks."""
-    baseline = resolve_baseline(config.baseline, config.resolution)
+    """Load the baselines and data, check every setting and the models, plan the distinct networks."""
+    baselines = load_baselines(config)
     data = config.data.load()
     config.validate_training(len(data.train_labels))
-    plans = plan_networks(config, baseline)
-    largest = max(plans, key=lambda p: p.macs)
-    check_model(baseline, largest.multipliers, data.num_classes, largest.proxy_resolution)
-    return Prepared(config, baseline, data, plans)
+    plans = plan_networks(config, baselines)
+    for name, baseline in baselines.items():
+        own = [plan for plan in plans if plan.baseline == name]
+        if own:
+            largest = max(own, key=lambda p: p.macs)
+            check_model(baseline, largest.multipliers, data.num_classes, largest.proxy_resolution)
+    return Prepared(config, baselines, data, plans)
 
 
 def run(config: StudyConfig, storage_url: str, study_name: str, *, workers: int = 1,
@@ -67,17 +75,22 @@ def run(config: StudyConfig, storage_url: str, study_name: str, *, workers: int 
 
 
 def work_on(study: optuna.Study, prepared: Prepared, storage_url: str, *, workers: int = 1,
-            heartbeat: Heartbeat = Heartbeat(), progress: bool = True) -> None:
-    """Work on `study` here (one worker) or in `workers` processes, with a bar of networks done."""
+            heartbeat: Heartbeat = Heartbeat(), progress: bool = True, here: LocalWork | None = None,
+            joined: JoinedWork | None = None) -> None:
+    """Work on `study` here (one worker) or in `workers` processes, with a bar of networks done.
+
+    `here(study, prepared, device=None, on_trial=...)` is the work of this process (default `work`);
+    a worker process joins the study and runs `joined(study, config, device)` (default `work` too).
+    """
     with _Progress(study, progress) as bar:
         if workers == 1:
-            work(study, prepared, device=None, on_trial=bar.refresh)
+            (here or work)(study, prepared, device=None, on_trial=bar.refresh)
             return
         devices = worker_devices(prepared.config.training.device, workers)
         threads = max(1, (os.cpu_count() or 1) // workers)
         context = multiprocessing.get_context("spawn")
         processes = [context.Process(target=worker_main, args=(storage_url, study.study_name, device, threads,
-                                                               heartbeat.interval))
+                                                               heartbeat.interval, joined))
                      for device in devices]
         for process in processes:
             process.start()
@@ -109,12 +122,15 @@ def worker_devices(device: str, workers: int) -> list[str]:
 
 
 def worker_main(storage_url: str, study_name: str, device: str | None, threads: int,
-                heartbeat_interval: float) -> None:
+                heartbeat_interval: float, joined: JoinedWork | None = None) -> None:
     """Entry point of a worker process: join the study from its storage and work until nothing is left."""
     torch.set_num_threads(threads)
     try:
         study, config = join_study(storage_url, study_name, Heartbeat(heartbeat_interval))
-        work(study, prepare_worker(config), device=device)
+        if joined is None:
+            work(study, prepare_worker(config), device=device)
+        else:
+            joined(study, config, device)
     except KeyboardInterrupt:  # raised inside a trial only (see _Interrupts): no heartbeat thread is left
         sys.exit(130)
     except UserError as exc:
@@ -123,9 +139,8 @@ def worker_main(storage_url: str, study_name: str, device: str | None, threads: 
 
 
 def prepare_worker(config: StudyConfig) -> Prepared:
-    """What a joining worker needs: the baseline and data; the networks come from the waiting trials."""
-    baseline = resolve_baseline(config.baseline, config.resolution)
-    return Prepared(config, baseline, config.data.load(), ())
+    """What a joining worker needs: the baselines and data; the networks come from the waiting trials."""
+    return Prepared(config, load_baselines(config), config.data.load(), ())
 
 
 class _SpareTrial(Exception):
@@ -201,19 +216,27 @@ def _objective(prepared: Prepared, interrupts: _Interrupts) -> Callable[[optuna.
 
 def _evaluate(trial: optuna.Trial, prepared: Prepared) -> float:
     """Train the trial's network, record its result, and return its objective (or raise TrialPruned)."""
-    config, last_epoch = prepared.config, final_epoch(prepared.config)
     if "network" not in trial.user_attrs:
         trial.set_user_attr("spare", True)
         raise _SpareTrial()
     plan = NetworkPlan.from_attrs(trial.user_attrs)
     trial.suggest_int("network", plan.index, plan.index)
-    prune = config.pruning.method != "none" and not plan.probe
+    return train_trial(trial, plan, prepared).objective
+
+
+def train_trial(trial: optuna.Trial, plan: NetworkPlan, prepared: Prepared) -> NetworkResult:
+    """Train `plan` as `trial`: per-epoch accuracy reported to the pruner (single-objective studies), the
+    result recorded as the trial's attributes; TrialPruned when the pruner stopped it."""
+    config, last_epoch = prepared.config, final_epoch(prepared.config)
+    single = len(trial.study.directions) == 1  # Optuna prunes single-objective studies only
+    prune = single and config.pruning.method != "none" and not plan.probe
     history: list[float] = []
 
     def on_epoch(epoch: int, accuracy: float) -> bool:
         history.append(accuracy)
         trial.set_user_attr("accuracy_so_far", history)
-        trial.report(accuracy, epoch + 1)
+        if single:
+            trial.report(accuracy, epoch + 1)
         return prune and epoch + 1 < last_epoch and trial.should_prune()
 
     result = train_network(plan, prepared, on_epoch)
@@ -221,7 +244,7 @@ def _evaluate(trial: optuna.Trial, prepared: Prepared) -> float:
         trial.set_user_attr(key, value)
     if result.status == "pruned":
         raise optuna.TrialPruned()
-    return result.objective
+    return result
 
 
 def train_network(plan: NetworkPlan, prepared: Prepared,
@@ -238,7 +261,7 @@ def train_network(plan: NetworkPlan, prepared: Prepared,
     accuracies, histories, epochs, status = [], [], 0.0, "ok"
     for number, seed in enumerate(seeds):
         torch.manual_seed(seed)
-        model = prepared.baseline.build(plan.multipliers, prepared.data.num_classes)
+        model = prepared.baseline_of(plan).build(plan.multipliers, prepared.data.num_classes)
         outcome = train_proxy(model, prepared.data, plan.proxy_resolution, replace(training, seed=seed),
                               on_epoch if number == 0 else None)
         accuracies.append(outcome.top1)

@@ -19,6 +19,7 @@ from scalesearch.study_config import Pruning, StudyConfig, identity_difference
 
 CONFIG_KEY = "scalesearch_config"
 NETWORKS_KEY = "networks"
+COMMAND_KEY = "command"  # the command line that created the study, when a command did
 _HELD = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
 
@@ -37,11 +38,14 @@ def final_epoch(config: StudyConfig) -> int:
 
 
 def create_or_resume(config: StudyConfig, plans: tuple[NetworkPlan, ...], url: str, name: str,
-                     heartbeat: Heartbeat = Heartbeat()) -> optuna.Study:
+                     heartbeat: Heartbeat = Heartbeat(), command: str | None = None,
+                     directions: tuple[str, ...] = ("maximize",)) -> optuna.Study:
     """The study `name` with every network of `plans` trained, queued or running.
 
-    A new study stores `config` and queues all networks; an existing one must have been created
-    with the same configuration (run-only settings aside), and gets its missing networks queued.
+    A new study stores `config` (and `command`, the command line creating it, when given) and
+    queues all networks; an existing one must have been created with the same configuration
+    (run-only settings aside), and gets its missing networks queued. `directions` are the new
+    study's objectives (one: the reward).
     """
     with creation_lock(url, name):
         storage = open_storage(url, heartbeat)
@@ -49,9 +53,12 @@ def create_or_resume(config: StudyConfig, plans: tuple[NetworkPlan, ...], url: s
         try:
             study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
         except KeyError:
-            study = optuna.create_study(study_name=name, storage=storage, direction="maximize", pruner=pruner)
+            study = optuna.create_study(study_name=name, storage=storage, directions=list(directions),
+                                        pruner=pruner)
             study.set_user_attr(CONFIG_KEY, config.to_dict())
             study.set_user_attr(NETWORKS_KEY, len(plans))
+            if command is not None:
+                study.set_user_attr(COMMAND_KEY, command)
         else:
             _check_same_config(study, config)
         enqueue_missing(study, plans)
@@ -126,3 +133,8 @@ def stored_config(study: optuna.Study) -> StudyConfig:
     if stored is None:
         raise UserError(f"study {study.study_name!r} was not created by scalesearch; pick another --study name")
     return StudyConfig.from_dict(stored)
+
+
+def stored_command(study: optuna.Study) -> str | None:
+    """The command line that created the study; None for a study made from Python."""
+    return study.user_attrs.get(COMMAND_KEY)

@@ -66,16 +66,19 @@ class Point:
     """One network to measure: the baseline scaled by `multipliers`, named by `label`.
 
     `label` is what the producer calls it ({"alpha": 1.2, "beta": 1.1, "gamma": 1.15} for the
-    grid); `epochs`, when set, overrides the training budget for this point (calibrate's ladder).
+    grid); `epochs`, when set, overrides the training budget for this point (calibrate's ladder);
+    `baseline`, when set, is this point's own baseline (Table 3 scales several in one study).
     """
 
     label: tuple[tuple[str, Any], ...]
     multipliers: Multipliers
     epochs: float | None = None
+    baseline: str | None = None
 
     @classmethod
-    def of(cls, label: dict[str, Any], multipliers: Multipliers, epochs: float | None = None) -> Point:
-        return cls(tuple(label.items()), multipliers, epochs)
+    def of(cls, label: dict[str, Any], multipliers: Multipliers, epochs: float | None = None,
+           baseline: str | None = None) -> Point:
+        return cls(tuple(label.items()), multipliers, epochs, baseline)
 
     @property
     def labels(self) -> dict[str, Any]:
@@ -115,6 +118,11 @@ class StudyConfig:
             raise UserError(f"noise point must index one of the {len(self.points)} points, got {self.noise_point}")
 
     @property
+    def point_baselines(self) -> tuple[str, ...]:
+        """The baselines that points name for themselves, in order of first use."""
+        return tuple(dict.fromkeys(p.baseline for p in self.points if p.baseline is not None))
+
+    @property
     def probe_seeds(self) -> tuple[int, ...]:
         """The seeds of the noise probe: `seeds`, extended to `noise_seeds` when it has only one."""
         if len(self.seeds) >= 2:
@@ -138,14 +146,15 @@ class StudyConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["points"] = [{"label": dict(p.label), "multipliers": asdict(p.multipliers), "epochs": p.epochs}
-                          for p in self.points]
+        data["points"] = [{"label": dict(p.label), "multipliers": asdict(p.multipliers), "epochs": p.epochs,
+                           **({"baseline": p.baseline} if p.baseline is not None else {})} for p in self.points]
         data["settings"] = dict(self.settings)
         return json.loads(json.dumps(data))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        points = tuple(Point.of(p["label"], Multipliers(**p["multipliers"]), p["epochs"]) for p in data["points"])
+        points = tuple(Point.of(p["label"], Multipliers(**p["multipliers"]), p["epochs"], p.get("baseline"))
+                       for p in data["points"])
         known = {f.name for f in fields(TrainConfig)}
         training = TrainConfig(**{k: v for k, v in data["training"].items() if k in known})
         return cls(kind=data["kind"], baseline=data["baseline"], points=points, scoring=Scoring(**data["scoring"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -36,14 +37,17 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 def _command_modules() -> list:
-    from scalesearch.cli import calibrate_command, grid_command, model_commands, train_command, worker_command
+    from scalesearch.cli import (ablate_command, calibrate_command, grid_command, latency_command, model_commands,
+                                 nas_command, report_command, run_command, train_command, worker_command)
 
-    return [model_commands, train_command, grid_command, calibrate_command, worker_command]
+    return [model_commands, train_command, grid_command, calibrate_command, ablate_command, nas_command,
+            worker_command, run_command, report_command, latency_command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parse(build_parser(), argv)
+    args.command_line = shlex.join(["scalesearch", *(sys.argv[1:] if argv is None else argv)])  # stored in a study
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from functools import partial
@@ -11,50 +10,23 @@ from pathlib import Path
 
 import optuna
 
-from scalesearch.baselines import baseline_name
 from scalesearch.calibrate import (DEFAULT_LADDER, DEFAULT_PHIS, DEFAULT_SEEDS, DEFAULT_SINGLE, MAX_BUDGETS, MAX_PHIS,
-                                   Calibration, analyse_study, calibrate_study, store_calibration,
-                                   trained_networks)
+                                   Calibration, analyse_study, calibrate_study, store_calibration)
+from scalesearch.calibrate_report import (AGREEMENT_HEADERS, FIDELITY_HEADERS, FIGURES, NO_RESULTS, agreement_title,
+                                          first_rung_line, recommendation_line, single_evaluation_line, trained_line)
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.grid_command import DEFAULT_PROXY_RESOLUTION, DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES
-from scalesearch.cli.numbers import EPOCHS, PHI, RESOLUTION, SEED, bounded_int, in_range
+from scalesearch.cli.numbers import EPOCHS, PHI, RESOLUTION, SEED, bounded_int, in_range, number_list
 from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
-from scalesearch.fidelity import fidelity_figure
 from scalesearch.matching import DIMENSIONS
+from scalesearch.report import write_report
 from scalesearch.runner import prepare
 from scalesearch.study_config import MAX_SEEDS, StudyConfig
 
-_HEADERS = {"budget": "budget", "networks": "networks", "seeds": "seeds", "kendall_tau": "Kendall τ",
-            "spearman_rho": "Spearman ρ", "sigma": "σ", "spread": "spread", "wall_seconds": "s/training"}
-_AGREEMENT_HEADERS = {"epoch": "epoch", "networks": "networks", "kendall_tau": "Kendall τ",
-                      "spearman_rho": "Spearman ρ"}
 # argparse takes "-2,-1,0,1" for an option unless it looks like a negative number: let a list of numbers look so.
 _NUMBER_LIST = re.compile(r"^-\d*\.?\d+([eE][-+]?\d+)?(,-?\d*\.?\d+([eE][-+]?\d+)?)*$")
-
-
-def _numbers(bounds: tuple[float, float], most: int, *, low_open: bool = False):  # noqa: ANN202
-    """argparse type: comma-separated finite numbers, each within `bounds`, at most `most` of them."""
-    low, high = bounds
-
-    def parse(text: str) -> tuple[float, ...]:
-        values = []
-        for part in text.split(","):
-            try:
-                value = float(part)
-            except ValueError:
-                raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
-            inside = (low < value if low_open else low <= value) and value <= high
-            if not (math.isfinite(value) and inside):
-                raise argparse.ArgumentTypeError(f"each value must be {in_range(bounds, low_open=low_open)}, "
-                                                 f"got {part}")
-            values.append(value)
-        if len(values) > most:
-            raise argparse.ArgumentTypeError(f"at most {most} values, got {len(values)}")
-        return tuple(values)
-
-    return parse
 
 
 def _dimensions(text: str) -> tuple[str, ...]:
@@ -119,21 +91,20 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def report_calibration(study: optuna.Study, config: StudyConfig, run_dir: Path, store: bool = True) -> Calibration:
     """Print the fidelity table, the recommendation and the rung agreement; store σ in the study (unless
-    `store` is False: a read-only storage); write the CSVs and the figure."""
+    `store` is False: a read-only storage); write the CSVs, the figure and report.md."""
     calibration = analyse_study(study)
-    done, total = trained_networks(study)
     if calibration.table.empty:
-        print("no network trained yet: nothing to calibrate")
+        print(NO_RESULTS)
         return calibration
-    print(format_table(calibration.table, _HEADERS))
-    print(f"\n{done} of {total} (network, budget) pairs trained, {len(config.seeds)} seeds each; τ and ρ: "
-          f"per-network mean accuracy against the largest budget; σ: pooled seed noise of one training; spread: "
-          f"std of the network means")
+    print(format_table(calibration.table, FIDELITY_HEADERS))
+    print(f"\n{trained_line(study, config)}")
     print(recommendation_line(calibration))
-    print(rung_lines(calibration))
+    print(single_evaluation_line(calibration) or
+          f"\n{agreement_title(calibration)}:\n{format_table(calibration.agreement, AGREEMENT_HEADERS)}\n"
+          f"{first_rung_line(calibration)}")
     if store:
         store_calibration(study, calibration, config)
-    _write(calibration, run_dir, f"{baseline_name(config.baseline)} on {config.data.name}, {len(config.seeds)} seeds", store)
+    _write(calibration, study, run_dir, store)
     return calibration
 
 
@@ -142,45 +113,18 @@ def format_table(table, headers: dict[str, str]) -> str:  # noqa: ANN001
     return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="n/a")
 
 
-def recommendation_line(calibration: Calibration) -> str:
-    """'smallest budget with τ ≥ 0.7: N epochs (...)', or that no shorter budget ranks like the largest."""
-    largest = calibration.largest
-    if calibration.ranks_like_largest:
-        row = calibration.row(calibration.recommended)
-        return (f"smallest budget with τ ≥ {calibration.min_tau:g}: {_epochs(calibration.recommended)} "
-                f"(τ = {row['kendall_tau']:.3f} against {_epochs(largest)}; σ = {row['sigma']:.4f}, spread = "
-                f"{row['spread']:.4f}, {row['wall_seconds']:.3g} s per training)")
-    return (f"no shorter budget ranks like the largest: no budget below {_epochs(largest)} reaches τ ≥ "
-            f"{calibration.min_tau:g}; extend the ladder upwards (e.g. --ladder ...,{largest:g},{2 * largest:g}) "
-            f"to learn whether {_epochs(largest)} is itself long enough")
-
-
-def rung_lines(calibration: Calibration) -> str:
-    """The rung agreement at the recommended budget and the first reliable rung for pruning."""
-    budget = calibration.recommended
-    if calibration.first_rung is None:
-        return f"rung agreement: {_epochs(budget)} has a single evaluation, so there is no earlier rung to prune at"
-    table = format_table(calibration.agreement, _AGREEMENT_HEADERS)
-    return (f"\nrung agreement at {_epochs(budget)} (each epoch's accuracy against the last):\n{table}\n"
-            f"first reliable rung for pruning (τ ≥ {calibration.rung_tau:g} from there on): epoch "
-            f"{calibration.first_rung}; e.g. scalesearch grid --epochs {budget:g} --prune sha --prune-from "
-            f"{calibration.first_rung}")
-
-
-def _epochs(budget: float) -> str:
-    return f"{budget:g} epoch{'' if budget == 1 else 's'}"
-
-
-def _write(calibration: Calibration, run_dir: Path, title: str, stored: bool) -> None:
+def _write(calibration: Calibration, study: optuna.Study, run_dir: Path, stored: bool) -> None:
     try:
         calibration.table.to_csv(run_dir / "calibration.csv", index=False)
         calibration.runs.to_csv(run_dir / "calibration_runs.csv", index=False)
-        png, svg = fidelity_figure(calibration.table, run_dir / "figures" / "fidelity", title, calibration.min_tau)
     except OSError as exc:
         raise UserError(f"cannot write results to {run_dir}: {exc.strerror or exc}") from None
+    report = write_report(study, run_dir)
+    png, svg = FIGURES
     where = "stored in the study (user attribute 'calibration')" if stored else "not stored: the storage is read-only"
-    print(f"calibration: {run_dir / 'calibration.csv'} (per training: calibration_runs.csv); figure: {png}, "
+    print(f"calibration: {run_dir / 'calibration.csv'} (per training: calibration_runs.csv); figure: {run_dir / png}, "
           f"{svg.name}; σ per budget {where}")
+    print(f"report: {report}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -201,14 +145,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help=f"nominal base resolution {in_range(RESOLUTION)} (default: the baseline's; 224 for a "
                              f"factory)")
     spread = parser.add_argument_group("spread set and ladder")
-    spread.add_argument("--phis", type=_numbers(PHI, MAX_PHIS), metavar="PHI,...",
+    spread.add_argument("--phis", type=number_list(PHI, MAX_PHIS), metavar="PHI,...",
                         help=f"compound φ of the spread set (α, β, γ = 1.2, 1.1, 1.15), each {in_range(PHI)} "
                              f"(default {','.join(f'{p:g}' for p in DEFAULT_PHIS)}, leaving out those that would "
                              f"train below half the baseline's total stride)")
     spread.add_argument("--single", type=_dimensions, default=DEFAULT_SINGLE, metavar="DIMS",
                         help="single-dimension networks at the MACs of φ = 1: some of depth,width,resolution, or "
                              "none (default depth,width,resolution)")
-    spread.add_argument("--ladder", type=_numbers(EPOCHS, MAX_BUDGETS, low_open=True), default=DEFAULT_LADDER,
+    spread.add_argument("--ladder", type=number_list(EPOCHS, MAX_BUDGETS, low_open=True), default=DEFAULT_LADDER,
                         metavar="EPOCHS,...",
                         help=f"training budgets in epochs, strictly increasing, each {in_range(EPOCHS, low_open=True)}"
                              f" (default {','.join(f'{b:g}' for b in DEFAULT_LADDER)})")
@@ -216,7 +160,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help=f"trainings per network and budget, from --seed on, at least 2 (σ needs 2), at most "
                              f"{MAX_SEEDS} (default {DEFAULT_SEEDS})")
     add_proxy_resolution_argument(spread, DEFAULT_PROXY_RESOLUTION)
-    add_run_arguments(parser, default_study="calibrate-BASELINE")
+    add_run_arguments(parser, default_study="calibrate-BASELINE", top=False)
     add_data_arguments(parser)
     add_training_arguments(parser)
     for flag, message in (("--epochs", "calibrate trains at the budgets of --ladder; give those instead"),

@@ -62,6 +62,7 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
         return value
 
     parse.__name__ = f"integer in {describe((low, high))}"
+    parse.value_type = int  # type: ignore[attr-defined] - what an experiment file must give (experiment_file.py)
     return parse
 
 
@@ -80,9 +81,33 @@ def bounded_float(low: float, high: float, *, low_open: bool = False,
         return value
 
     parse.__name__ = f"number in {describe((low, high), low_open=low_open, high_open=high_open)}"
+    parse.value_type = float  # type: ignore[attr-defined]
     return parse
 
 
 def in_range(bounds: tuple[float, float], *, low_open: bool = False, high_open: bool = False) -> str:
     """The help text fragment for a bound: 'in [1, 1000]'."""
     return f"in {describe(bounds, low_open=low_open, high_open=high_open)}"
+
+
+def number_list(bounds: tuple[float, float], most: int, *, low_open: bool = False) -> Callable[[str], tuple[float, ...]]:
+    """argparse type: comma-separated finite numbers, each within `bounds`, at most `most` of them."""
+    low, high = bounds
+
+    def parse(text: str) -> tuple[float, ...]:
+        values = []
+        for part in text.split(","):
+            try:
+                value = float(part)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+            inside = (low < value if low_open else low <= value) and value <= high
+            if not (math.isfinite(value) and inside):
+                raise argparse.ArgumentTypeError(f"each value must be {in_range(bounds, low_open=low_open)}, "
+                                                 f"got {part}")
+            values.append(value)
+        if len(values) > most:
+            raise argparse.ArgumentTypeError(f"at most {most} values, got {len(values)}")
+        return tuple(values)
+
+    return parse

@@ -15,7 +15,7 @@ import optuna
 
 from scalesearch.cli.numbers import PROXY_RESOLUTION, bounded_float, bounded_int, in_range
 from scalesearch.errors import UserError
-from scalesearch.runner import Prepared, work_on
+from scalesearch.runner import JoinedWork, LocalWork, Prepared, work_on
 from scalesearch.storage import HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, default_storage_url, redact
 from scalesearch.study import create_or_resume, read_finished_study
 
@@ -46,16 +46,17 @@ def add_storage_arguments(parser: argparse.ArgumentParser, *, study_required: bo
                             f"silent for 3 beats is failed and retried (default {Heartbeat().interval:g})")
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, *, default_study: str) -> None:
-    """The storage options plus --runs-dir, --workers and --top."""
+def add_run_arguments(parser: argparse.ArgumentParser, *, default_study: str, top: bool = True) -> None:
+    """The storage options plus --runs-dir, --workers and (for a ranking) --top."""
     add_storage_arguments(parser, default_study=default_study)
     group = parser.add_argument_group("run")
     group.add_argument("--runs-dir", default="runs", help="where runs/STUDY/ lives (default runs)")
     group.add_argument("--workers", type=bounded_int(1, MAX_WORKERS), default=1,
                        help=f"worker processes on this machine, in [1, {MAX_WORKERS}]; with N GPUs each worker gets "
                             f"its own (default 1)")
-    group.add_argument("--top", type=bounded_int(*TOP_RANGE), default=10,
-                       help=f"rows of the ranking to print, {in_range(TOP_RANGE)} (default 10)")
+    if top:
+        group.add_argument("--top", type=bounded_int(*TOP_RANGE), default=10,
+                           help=f"rows of the ranking to print, {in_range(TOP_RANGE)} (default 10)")
     group.add_argument("--no-work", action="store_true",
                        help="only create the study (for `scalesearch worker` on other machines)")
 
@@ -83,25 +84,30 @@ class StudyRun:
     writable: bool
 
 
-def create_and_work(args: argparse.Namespace, name: str, prepared: Prepared, say: Callable[[str], None]
-                    ) -> StudyRun | None:
+def create_and_work(args: argparse.Namespace, name: str, prepared: Prepared, say: Callable[[str], None],
+                    *, directions: tuple[str, ...] = ("maximize",), here: LocalWork | None = None,
+                    joined: JoinedWork | None = None) -> StudyRun | None:
     """Create or resume study `name` and work on it, unless --no-work (then None).
 
-    A study whose storage is read-only is only read, when it is finished: it can still be analysed.
+    A new study stores this process's command line. A study whose storage is read-only is only
+    read, when it is finished: it can still be analysed. `directions`, `here` and `joined` go to
+    `create_or_resume` and `work_on` (a search that samples its own trials).
     """
     heartbeat = heartbeat_from_args(args)
     run_dir = Path(args.runs_dir) / name
     url = storage_url_for(args.storage, run_dir)
     try:
         with run_folder(run_dir):
-            study = create_or_resume(prepared.config, prepared.plans, url, name, heartbeat)
+            study = create_or_resume(prepared.config, prepared.plans, url, name, heartbeat,
+                                     command=getattr(args, "command_line", None), directions=directions)
     except ReadOnlyStorage:
         return StudyRun(read_finished_study(url, name, prepared.config), run_dir, writable=False)
     if args.no_work:
         say(f"study {name!r} is ready in {redact(url)}; join it from any machine with: "
             f"scalesearch worker --storage URL --study {name}; rerun this command for the results")
         return None
-    work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet)
+    work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet, here=here,
+            joined=joined)
     return StudyRun(study, run_dir, writable=True)
 
 
