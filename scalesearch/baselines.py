@@ -98,7 +98,7 @@ class FactoryBaseline(Baseline):
             model = self.factory(depth_mult=multipliers.depth, width_mult=multipliers.width, num_classes=num_classes)
         except Exception as exc:  # a user's code can fail in any way; name the factory and the error
             raise UserError(f"factory {self.path} failed for d={multipliers.depth:g}, w={multipliers.width:g}, "
-                            f"{num_classes} classes: {_one_line(exc)}") from None
+                            f"{num_classes} classes: {one_line(exc)}") from None
         if not isinstance(model, nn.Module):
             raise UserError(f"factory {self.path} returned {type(model).__name__}, not a torch.nn.Module")
         return model
@@ -119,10 +119,10 @@ def _factory_cost(baseline: FactoryBaseline, depth: float, width: float, num_cla
         return count_cost(model, resolution, include_elementwise=include_elementwise)
     except Exception as exc:
         raise UserError(f"counting the model of factory {baseline.path} on a {resolution}x{resolution} image "
-                        f"failed: {_one_line(exc)}") from None
+                        f"failed: {one_line(exc)}") from None
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """'TypeError: message', on one line and not endless (torch's errors can span many)."""
     text = " ".join(str(exc).split()) or "(no message)"
     return f"{type(exc).__name__}: {text if len(text) <= 300 else text[:297] + '...'}"
@@ -154,7 +154,7 @@ def build_checked(baseline: Baseline, multipliers: Multipliers, num_classes: int
             output = model(images)
     except Exception as exc:
         raise UserError(f"the model of {what} failed on 2 images of {resolution}x{resolution} px: "
-                        f"{_one_line(exc)}") from None
+                        f"{one_line(exc)}") from None
     finally:
         model.train(was_training)
     shape = tuple(output.shape) if isinstance(output, torch.Tensor) else None

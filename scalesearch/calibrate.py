@@ -32,7 +32,8 @@ from scalesearch.record import NetworkResult, plan_networks
 from scalesearch.scaling import Multipliers, check_phi, compound, scale_resolution
 from scalesearch.spec import MAX_RESOLUTION
 from scalesearch.study import network_count, study_results
-from scalesearch.study_config import MAX_SEEDS, RUN_ONLY_TRAINING_FIELDS, DataConfig, Point, Pruning, StudyConfig
+from scalesearch.study_config import (MAX_SEEDS, RUN_ONLY_TRAINING_FIELDS, DataConfig, KnownNoise, Point, Pruning,
+                                      StudyConfig, identity_difference)
 from scalesearch.train import TrainConfig
 
 DEFAULT_PHIS = (-2.0, -1.0, 0.0, 1.0)
@@ -341,7 +342,7 @@ def noise_settings(config: StudyConfig) -> dict[str, Any]:
     """What a measured seed noise depends on besides the budget: baseline, resolutions, data, training recipe.
 
     A grid whose `noise_settings` equal a calibration's, and whose epochs are one of its budgets,
-    can use the σ that calibration measured at that budget (`stored_sigma`).
+    can use the σ that calibration measured at that budget (`stored_noise`).
     """
     training = asdict(config.training)
     for name in (*RUN_ONLY_TRAINING_FIELDS, "epochs", "images", "seed"):
@@ -374,17 +375,37 @@ def store_calibration(study: optuna.Study, calibration: Calibration, config: Stu
     return record
 
 
-def stored_sigma(record: Mapping[str, Any] | None, config: StudyConfig) -> float | None:
-    """The σ a calibration `record` measured for `config`'s settings at its epochs; None when it has none.
+def stored_noise(record: Mapping[str, Any] | None, config: StudyConfig, source: str) -> KnownNoise | None:
+    """The seed noise a calibration `record` measured for `config`'s settings at its epochs; None when it has none.
 
     None when the record is missing, was made with other `noise_settings`, `config` budgets in
-    images, or its epochs are not one of the record's budgets.
+    images, or its epochs are not one of the record's budgets. Its degrees of freedom are
+    networks × (seeds − 1) at that budget; `source` names the calibration in the ranking.
     """
     if not record or record.get("settings") != noise_settings(config) or config.training.images is not None:
         return None
-    for budget, sigma in zip(record.get("budgets", []), record.get("sigma", [])):
-        if math.isclose(float(budget), float(config.training.epochs)) and sigma is not None:
-            return float(sigma)
+    for budget, sigma, networks, seeds in zip(record.get("budgets", []), record.get("sigma", []),
+                                              record.get("networks", []), record.get("seeds", [])):
+        if math.isclose(float(budget), float(config.training.epochs)) and sigma is not None and seeds >= 2:
+            return KnownNoise(float(sigma), int(networks) * (int(seeds) - 1), f"{source} at {budget:g} epochs")
+    return None
+
+
+def noise_mismatch(record: Mapping[str, Any], config: StudyConfig) -> str:
+    """Why `record` holds no seed noise for `config`: the settings that differ, or the budgets it has."""
+    if record.get("settings") != noise_settings(config):
+        return f"other settings ({identity_difference(record.get('settings') or {}, noise_settings(config))})"
+    if config.training.images is not None:
+        return "budgets in epochs, and this run's budget is in images"
+    budgets = ", ".join(f"{b:g}" for b in record.get("budgets", []))
+    return f"budgets of {budgets} epochs (2 seeds or more), not {config.training.epochs:g}"
+
+
+def calibration_in(storage: optuna.storages.BaseStorage) -> tuple[str, dict[str, Any]] | None:
+    """(study name, record) of the first study in `storage` that stored a calibration, if any."""
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        if CALIBRATION_KEY in summary.user_attrs:
+            return summary.study_name, summary.user_attrs[CALIBRATION_KEY]
     return None
 
 

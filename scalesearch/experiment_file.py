@@ -9,6 +9,10 @@ Every key but `command` is an option of that command, spelled like its long opti
 dashes (`alpha_range` or `alpha-range`), or a positional argument by its name (`model`). The file
 becomes an argument list for the command's own parser, so a file and the command line it stands for
 give the same settings by construction.
+
+A chain of commands is an array of `[[step]]` tables, each one command as above, run in order. A
+step of a command with --alpha, --beta and --gamma may take them from a grid run before it with
+`coefficients_from = "runs/STUDY"` (the best network of that grid's results.csv).
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ import difflib
 import shlex
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from scalesearch.chain import best_coefficients
 from scalesearch.errors import UserError
 
 NOT_RUNNABLE = ("run", "worker")  # `run` would recurse; a worker joins a study that a command created
 _TOML_TYPES = ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
                (list, "an array"), (dict, "a table"))
 _SCALARS = ("a string", "an integer", "a float")
+COEFFICIENTS_KEY = "coefficients_from"
+_COEFFICIENT_OPTIONS = ("--alpha", "--beta", "--gamma")
 
 
 @dataclass(frozen=True)
@@ -38,10 +45,20 @@ class Experiment:
     path: Path
     command: str
     argv: tuple[str, ...]
+    coefficients_from: str | None = None
 
     def command_line(self) -> str:
-        """The equivalent command line, shell-quoted."""
-        return shlex.join(["scalesearch", self.command, *self.argv])
+        """The equivalent command line, shell-quoted (coefficients still to be read named in a comment)."""
+        line = shlex.join(["scalesearch", self.command, *self.argv])
+        return line if self.coefficients_from is None else f"{line}  # α, β, γ: the best of {self.coefficients_from}"
+
+    def resolved(self) -> Experiment:
+        """The step with --alpha, --beta and --gamma read from its `coefficients_from` grid (when it has one)."""
+        if self.coefficients_from is None:
+            return self
+        values = best_coefficients(self.coefficients_from)
+        words = [word for option, value in zip(_COEFFICIENT_OPTIONS, values) for word in (option, f"{value:g}")]
+        return Experiment(self.path, self.command, (*self.argv, *words))
 
 
 def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -50,9 +67,43 @@ def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.Argum
     return {name: sub for name, sub in commands.choices.items() if name not in NOT_RUNNABLE}
 
 
-def read_experiment(path: Path, parsers: Mapping[str, argparse.ArgumentParser]) -> Experiment:
-    """Read `path` into the argument list of the sub-command it names; UserError for a bad file."""
+def read_steps(path: Path, parsers: Mapping[str, argparse.ArgumentParser]) -> tuple[Experiment, ...]:
+    """The commands of `path`, in order: its `[[step]]` tables, or the one command of a plain file (where
+    `step` is an option, grid's --step)."""
     table = _load(path)
+    if "command" in table or "step" not in table:
+        return (_experiment(path, parsers, table),)
+    steps = table.pop("step")
+    if table or not isinstance(steps, list) or not steps or not all(isinstance(step, dict) for step in steps):
+        raise UserError(f"{path}: a file with [[step]] tables has nothing else (found "
+                        f"{', '.join(table) or 'step as ' + _type_name(steps)})")
+    return tuple(_step(path, parsers, dict(step), number) for number, step in enumerate(steps, 1))
+
+
+def _step(path: Path, parsers: Mapping[str, argparse.ArgumentParser], table: dict[str, Any],
+          number: int) -> Experiment:
+    source = table.pop(COEFFICIENTS_KEY, None)
+    try:
+        experiment = _experiment(path, parsers, table)
+    except UserError as exc:
+        raise UserError(str(exc).replace(f"{path}: ", f"{path}, step {number}: ", 1)) from None
+    if source is None:
+        return experiment
+    options = {option for action in parsers[experiment.command]._actions for option in action.option_strings}
+    if not isinstance(source, str) or not set(_COEFFICIENT_OPTIONS) <= options:
+        raise UserError(f"{path}, step {number}: {COEFFICIENTS_KEY!r} must be a grid's run folder (a string), for a "
+                        f"command with --alpha, --beta and --gamma")
+    return replace(experiment, coefficients_from=source)
+
+
+def read_experiment(path: Path, parsers: Mapping[str, argparse.ArgumentParser]) -> Experiment:
+    """Read `path` into the argument list of the sub-command it names (of a chain: its first step);
+    UserError for a bad file."""
+    return read_steps(path, parsers)[0]
+
+
+def _experiment(path: Path, parsers: Mapping[str, argparse.ArgumentParser], table: dict[str, Any]) -> Experiment:
+    """The command `table` (read from `path`) names, as an argument list."""
     if "command" not in table:
         raise UserError(f"{path}: no 'command' key: name the sub-command to run, one of {', '.join(parsers)}")
     command = table.pop("command")

@@ -62,7 +62,7 @@ def draw_figures(ranking: Ranking, config: StudyConfig, run_dir: Path) -> tuple[
 
 def grid_sections(study: optuna.Study, config: StudyConfig, run_dir: Path) -> list[ReportSection]:
     """The ranking with its noise and verdict, and the figures (drawn here)."""
-    ranking = rank(study_results(study), config.scoring)
+    ranking = rank(study_results(study), config.scoring, known=config.known_noise)
     if ranking.table.empty:
         return [ReportSection("Ranking", NO_RESULTS)]
     lines = [markdown_table(ranking_view(ranking)), evaluated_line(ranking, study, config),

@@ -19,8 +19,7 @@ import torch
 import torchvision
 from torch import nn
 
-from scalesearch.baselines import _one_line as one_line
-from scalesearch.baselines import build_checked, resolve_baseline
+from scalesearch.baselines import build_checked, one_line, resolve_baseline
 from scalesearch.errors import UserError
 from scalesearch.scaling import Multipliers
 from scalesearch.torchvision_compat import TORCHVISION_EQUIVALENTS

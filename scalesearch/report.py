@@ -103,7 +103,9 @@ def settings_section(config: StudyConfig) -> ReportSection:
     data, training = config.data, config.identity()["training"]
     budget = _budget(config, training.pop("epochs"), training.pop("images"))
     seeds = ", ".join(map(str, config.seeds))
-    if len(config.seeds) == 1:
+    if config.known_noise is not None:
+        seeds += f" (seed noise σ = {config.known_noise.sigma:.4f} measured by {config.known_noise.source})"
+    elif len(config.seeds) == 1:
         seeds += (f" (noise probe: point {config.noise_point} with seeds "
                   f"{', '.join(map(str, config.probe_seeds))})")
     pruning = "none" if config.pruning.method == "none" else \

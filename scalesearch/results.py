@@ -17,6 +17,7 @@ import pandas as pd
 from scalesearch import noise
 from scalesearch.objective import Scoring
 from scalesearch.record import NetworkResult
+from scalesearch.study_config import KnownNoise
 
 RANKING_COLUMNS = ["rank", "candidate", "resolution", "macs", "macs_ratio", "accuracy", "uncertainty", "seeds",
                    "objective", "status", "tied_with_best"]
@@ -31,6 +32,7 @@ class Ranking:
     noise: noise.NoiseEstimate
     confidence: float
     seconds_per_training: float
+    noise_source: str | None = None
 
     @property
     def best(self) -> pd.Series | None:
@@ -47,9 +49,9 @@ class Ranking:
         """What the noise is and how it was measured."""
         if not math.isfinite(self.noise.sigma):
             return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
-        return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 (pooled over {self.noise.n_groups} network(s), "
-                f"{self.noise.dof} degrees of freedom); tie test: "
-                f"{noise.describe_test(self.confidence, self.noise.dof)}")
+        where = self.noise_source or f"pooled over {self.noise.n_groups} network(s)"
+        return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 ({where}, {self.noise.dof} degrees of freedom); "
+                f"tie test: {noise.describe_test(self.confidence, self.noise.dof)}")
 
     def verdict(self, current_seeds: int) -> str | None:
         """'N other networks are within noise of it; to separate them: --seeds K (about M min)'."""
@@ -70,12 +72,20 @@ def noise_table(table: pd.DataFrame) -> pd.DataFrame:
                          "state": np.where(table["status"] == "ok", "complete", table["status"])})
 
 
-def rank(results: Sequence[NetworkResult], scoring: Scoring, confidence: float = noise.DEFAULT_CONFIDENCE) -> Ranking:
-    """Networks that trained to the end by objective (best first), then pruned ones, then diverged ones."""
+def rank(results: Sequence[NetworkResult], scoring: Scoring, confidence: float = noise.DEFAULT_CONFIDENCE,
+         known: KnownNoise | None = None) -> Ranking:
+    """Networks that trained to the end by objective (best first), then pruned ones, then diverged ones.
+
+    The seed noise is pooled over the networks trained with several seeds; with none, `known`
+    (measured by `calibrate` for the same settings) stands in.
+    """
     estimate = noise.pooled_seed_std(r.accuracies for r in results if r.status == "ok")
+    source = None
+    if not estimate.known and known is not None:
+        estimate, source = noise.NoiseEstimate(known.sigma, known.dof, 0), f"measured by {known.source}"
     table = pd.DataFrame([r.row() for r in results])
     if table.empty:
-        return Ranking(pd.DataFrame(columns=RANKING_COLUMNS), estimate, confidence, math.nan)
+        return Ranking(pd.DataFrame(columns=RANKING_COLUMNS), estimate, confidence, math.nan, source)
     table["macs_ratio"] = table["macs"] / scoring.target_macs
     table["uncertainty"] = [noise.uncertainty(estimate.sigma, n) for n in table["seeds"]]
     table["_status"] = table["status"].map(_STATUS_ORDER)
@@ -89,4 +99,4 @@ def rank(results: Sequence[NetworkResult], scoring: Scoring, confidence: float =
     else:
         table["tied_with_best"] = False
     per_training = float(table["seconds_per_training"].mean())
-    return Ranking(table, estimate, confidence, per_training)
+    return Ranking(table, estimate, confidence, per_training, source)

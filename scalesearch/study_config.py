@@ -62,6 +62,21 @@ class Pruning:
 
 
 @dataclass(frozen=True)
+class KnownNoise:
+    """A seed noise measured elsewhere (by `calibrate` for the same settings): σ, its degrees of freedom, where."""
+
+    sigma: float
+    dof: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.sigma) and 0 <= self.sigma <= 1):
+            raise UserError(f"a known seed noise must be in [0, 1] top-1, got {self.sigma}")
+        if not 1 <= self.dof <= MAX_POINTS * MAX_SEEDS:
+            raise UserError(f"a known seed noise needs 1..{MAX_POINTS * MAX_SEEDS} degrees of freedom, got {self.dof}")
+
+
+@dataclass(frozen=True)
 class Point:
     """One network to measure: the baseline scaled by `multipliers`, named by `label`.
 
@@ -90,7 +105,8 @@ class StudyConfig:
     """Everything that defines a study's results.
 
     `noise_seeds` is how many seeds the noise probe (the point at `noise_point`) is trained
-    with when `seeds` has only one: a ranking always has a measured seed noise.
+    with when `seeds` has only one: a ranking always has a measured seed noise. With
+    `known_noise` (measured by `calibrate` for the same settings) the probe trains no extra seeds.
     """
 
     kind: str
@@ -106,6 +122,7 @@ class StudyConfig:
     noise_seeds: int = 3
     noise_point: int = 0
     settings: tuple[tuple[str, Any], ...] = ()
+    known_noise: KnownNoise | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.points) <= MAX_POINTS:
@@ -124,8 +141,9 @@ class StudyConfig:
 
     @property
     def probe_seeds(self) -> tuple[int, ...]:
-        """The seeds of the noise probe: `seeds`, extended to `noise_seeds` when it has only one."""
-        if len(self.seeds) >= 2:
+        """The seeds of the noise probe: `seeds`, extended to `noise_seeds` when it has only one and no
+        noise is known."""
+        if len(self.seeds) >= 2 or self.known_noise is not None:
             return self.seeds
         return tuple(range(self.seeds[0], self.seeds[0] + self.noise_seeds))
 
@@ -161,7 +179,8 @@ class StudyConfig:
                    data=DataConfig(**data["data"]), training=training, seeds=tuple(data["seeds"]),
                    proxy_resolution=data["proxy_resolution"], resolution=data["resolution"],
                    pruning=Pruning(**data["pruning"]), noise_seeds=data["noise_seeds"],
-                   noise_point=data["noise_point"], settings=tuple(data["settings"].items()))
+                   noise_point=data["noise_point"], settings=tuple(data["settings"].items()),
+                   known_noise=KnownNoise(**data["known_noise"]) if data.get("known_noise") else None)
 
     def identity(self) -> dict[str, Any]:
         """The stored form without the run-only settings: two configs with equal identities measure the same."""

@@ -22,7 +22,7 @@ import pytest
 from scalesearch import fidelity
 from scalesearch.baselines import resolve_baseline
 from scalesearch.calibrate import (analyse, analyse_study, calibrate_study, calibration_histories, calibration_runs,
-                                   noise_settings, spread_details, spread_set, stored_sigma)
+                                   noise_settings, spread_details, spread_set, stored_noise)
 from scalesearch.cli import build_parser
 from scalesearch.errors import UserError
 from scalesearch.objective import Scoring
@@ -31,7 +31,7 @@ from scalesearch.scaling import Multipliers, compound
 from scalesearch.study import study_results
 from scalesearch.study_config import DataConfig
 from scalesearch.train import TrainConfig
-from search_processes import TINY_SPEC, run_cli as run
+from search_processes import TINY_SPEC, TWO_POINTS, run_cli as run
 
 SPREAD = ["--phis", "0,1", "--single", "width"]
 LADDER = ["--ladder", "1,2", "--seeds", "2"]
@@ -170,10 +170,45 @@ def test_sigma_per_budget_is_stored_in_the_study(calibrated) -> None:
                              proxy_resolution=16)
     assert record["settings"] == noise_settings(config)
     at_one = replace(config, training=replace(config.training, epochs=1.0))
-    assert stored_sigma(record, at_one) == pytest.approx(table["sigma"].iloc[0])
-    assert stored_sigma(record, replace(config, training=replace(config.training, epochs=3.0))) is None
-    assert stored_sigma(record, replace(at_one, proxy_resolution=32)) is None
-    assert stored_sigma(None, at_one) is None
+    known = stored_noise(record, at_one, "calibrate")
+    assert known.sigma == pytest.approx(table["sigma"].iloc[0])
+    assert known.dof == 3 * (2 - 1) and known.source == "calibrate at 1 epochs"
+    assert stored_noise(record, replace(config, training=replace(config.training, epochs=3.0)), "c") is None
+    assert stored_noise(record, replace(at_one, proxy_resolution=32), "c") is None
+    assert stored_noise(None, at_one, "c") is None
+
+
+def grid_with_noise_from(calibrated, runs: Path, epochs: str) -> tuple[int, str, str, optuna.Study]:
+    """A two-candidate grid of the calibrated spec, same data and recipe, --noise-from the calibration."""
+    code, out, err = run(["grid", "--baseline", str(calibrated["spec"]), *TWO_POINTS, *TRAIN, "--epochs", epochs,
+                          "--runs-dir", str(runs), "--study", "g", "--noise-from",
+                          str(calibrated["runs"] / STUDY)])
+    study = optuna.load_study(study_name="g", storage=f"sqlite:///{runs / 'g' / 'study.db'}") if code == 0 else None
+    return code, out, err, study
+
+
+def test_grid_uses_the_noise_a_calibration_measured_for_its_settings(calibrated, tmp_path) -> None:
+    code, out, err, study = grid_with_noise_from(calibrated, tmp_path, "1")
+    assert code == 0, err
+    record = load(calibrated["runs"]).user_attrs["calibration"]
+    assert all(result.seeds == (0,) for result in study_results(study))  # no noise probe seeds
+    assert (f"seed noise: σ = {record['sigma'][0]:.4f} top-1 (measured by calibrate study {STUDY} at 1 epochs, "
+            f"3 degrees of freedom)") in out
+    assert "report:" in out and "measured by calibrate study" in (tmp_path / "g" / "report.md").read_text()
+
+
+def test_grid_measures_the_noise_itself_when_the_calibration_had_another_budget(calibrated, tmp_path) -> None:
+    code, out, err, study = grid_with_noise_from(calibrated, tmp_path, "3")
+    assert code == 0, err
+    assert "measured its noise for budgets of 1, 2 epochs (2 seeds or more), not 3: not used" in err
+    assert sorted(len(result.seeds) for result in study_results(study)) == [1, 3]  # the probe's 3 seeds
+
+
+def test_noise_from_a_folder_without_a_calibration_is_refused(calibrated, tmp_path) -> None:
+    code, out, err = run(["grid", "--baseline", str(calibrated["spec"]), *TWO_POINTS, *TRAIN, "--runs-dir",
+                          str(tmp_path / "runs"), "--noise-from", str(tmp_path)])
+    assert code == 2 and out == "" and err.count("\n") == 1 and "(it has no study.db)" in err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_rerun_trains_nothing_and_a_worker_finds_nothing_to_do(calibrated) -> None:

@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from scalesearch.calibrate import calibration_in, noise_mismatch, stored_noise
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.numbers import PHI, RESOLUTION, SEED, bounded_float, bounded_int, in_range
 from scalesearch.cli.ranking_output import report_ranking
-from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
+from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
+                                          open_for_reading, run_dir_storage_url)
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.runner import prepare
-from scalesearch.study_config import MAX_PRUNE_EPOCH, MAX_SEEDS, PRUNERS, Pruning
+from scalesearch.study_config import MAX_PRUNE_EPOCH, MAX_SEEDS, PRUNERS, Pruning, StudyConfig
 
 # The demo defaults: chosen so that `make demo` searches the default grid in under 10 minutes on
 # a 2-core CPU, with every candidate learning (benchmarks/recipe_choice.md).
@@ -45,23 +49,44 @@ def _study_name(args: argparse.Namespace) -> str:
     return args.study or f"grid-{re.sub(r'[^A-Za-z0-9._-]', '-', stem)}-phi{args.phi:g}"
 
 
-def grid_config_from_args(args: argparse.Namespace):  # noqa: ANN201 - StudyConfig
-    """The StudyConfig the arguments describe (everything validated, nothing written)."""
+def grid_config_from_args(args: argparse.Namespace, say: Callable[[str], None] = lambda line: None) -> StudyConfig:
+    """The StudyConfig the arguments describe (everything validated, nothing written).
+
+    With --noise-from, the seed noise a calibration stored for the same settings replaces the
+    noise probe's extra seeds; a calibration of other settings is named and not used.
+    """
     space = GridSpace(args.alpha_range, args.beta_range, args.gamma_range, args.step, args.product, args.tol)
     if args.seed + args.seeds - 1 > SEED[1]:
         raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
     seeds = tuple(range(args.seed, args.seed + args.seeds))
-    return grid_study(args.baseline, phi=args.phi, space=space, target_macs=args.target_macs, w=args.w,
-                      hard=args.hard, data=data_config(args), training=training_config(args), seeds=seeds,
-                      proxy_resolution=args.proxy_resolution, resolution=args.resolution,
-                      pruning=Pruning(args.prune, args.prune_from), noise_seeds=args.noise_seeds)
+    config = grid_study(args.baseline, phi=args.phi, space=space, target_macs=args.target_macs, w=args.w,
+                        hard=args.hard, data=data_config(args), training=training_config(args), seeds=seeds,
+                        proxy_resolution=args.proxy_resolution, resolution=args.resolution,
+                        pruning=Pruning(args.prune, args.prune_from), noise_seeds=args.noise_seeds)
+    return config if args.noise_from is None else _with_calibrated_noise(config, Path(args.noise_from), say)
+
+
+def _with_calibrated_noise(config: StudyConfig, run_dir: Path, say: Callable[[str], None]) -> StudyConfig:
+    url = run_dir_storage_url(run_dir)
+    found = calibration_in(open_for_reading(url))
+    if found is None:
+        raise UserError(f"{run_dir} holds no calibration; run `scalesearch calibrate` there first")
+    name, record = found
+    known = stored_noise(record, config, f"calibrate study {name}")
+    if known is None:
+        say(f"grid: calibration {name!r} measured its noise for {noise_mismatch(record, config)}: not used; the "
+            f"noise probe measures it here")
+        return config
+    say(f"grid: seed noise σ = {known.sigma:.4f} from calibration {name!r} ({known.dof} degrees of freedom): no "
+        f"noise probe")
+    return replace(config, known_noise=known)
 
 
 def _grid(args: argparse.Namespace) -> int:
     name = _study_name(args)
-    config = grid_config_from_args(args)
-    prepared = prepare(config)
     say = (lambda *a: None) if args.quiet else partial(print, file=sys.stderr)
+    config = grid_config_from_args(args, partial(print, file=sys.stderr))  # where the noise comes from, always
+    prepared = prepare(config)
     total = dict(config.settings)["grid_points"]
     trainings = len(prepared.plans) * len(config.seeds) + len(config.probe_seeds) - len(config.seeds)
     say(f"grid: {total} points, {len(config.points)} with |α·β²·γ² − {args.product:g}| <= {args.tol:g}, "
@@ -117,6 +142,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,
                          help=f"first epoch at which the pruner may stop a network (default {DEFAULT_PRUNE_FROM}: "
                               f"τ = 0.6 against the last epoch in `calibrate`'s 4-epoch runs, benchmarks/pruning.md)")
+    scoring.add_argument("--noise-from", metavar="RUN_DIR",
+                         help="a `calibrate` run folder: use the seed noise it measured for the same baseline, data, "
+                              "recipe and epochs instead of training the noise probe's extra seeds (other settings: "
+                              "said, and the probe measures it)")
     add_proxy_resolution_argument(scoring, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="grid-BASELINE-phiPHI")
     add_data_arguments(parser)

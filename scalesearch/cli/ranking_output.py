@@ -16,7 +16,7 @@ from scalesearch.study_config import StudyConfig
 
 def report_ranking(study: optuna.Study, config: StudyConfig, run_dir: Path, top: int, baseline_argument: str) -> None:
     """Print the ranking, its noise and the best network (or why there is none); then write the files."""
-    ranking = rank(study_results(study), config.scoring)
+    ranking = rank(study_results(study), config.scoring, known=config.known_noise)
     if ranking.table.empty:
         print(NO_RESULTS)
         return

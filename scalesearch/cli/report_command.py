@@ -6,18 +6,16 @@ import argparse
 from pathlib import Path
 
 import optuna
-from optuna.storages import RDBStorage
 
-from scalesearch.cli.study_options import run_folder, study_name
+from scalesearch.cli.study_options import open_for_reading, pick_study, run_dir_storage_url, run_folder, study_name
 from scalesearch.errors import UserError
 from scalesearch.report import write_report
-from scalesearch.storage import check_url, default_storage_url, first_line, open_read_only, redact, sqlite_path
 
 
 def _report(args: argparse.Namespace) -> int:
     url, out = _source(args)
-    storage = _open(url)
-    name = _pick_study(storage, url, args.study)
+    storage = open_for_reading(url)
+    name = pick_study(storage, url, args.study)
     study = optuna.load_study(study_name=name, storage=storage)
     with run_folder(out or Path("runs") / name) as folder:
         path = write_report(study, folder)
@@ -36,44 +34,7 @@ def _source(args: argparse.Namespace) -> tuple[str, Path | None]:
     if args.out is not None:
         raise UserError("--out goes with --storage; the report of RUN_DIR is written into RUN_DIR")
     run_dir = Path(args.run_dir)
-    if not run_dir.is_dir():
-        raise UserError(f"run folder {run_dir} does not exist")
-    if not (run_dir / "study.db").is_file():
-        raise UserError(f"no study in {run_dir} (it has no study.db)")
-    return default_storage_url(run_dir), run_dir
-
-
-def _open(url: str) -> RDBStorage:
-    """The storage, opened without writing to it (SQLite read-only)."""
-    if check_url(url) == "sqlite":
-        if not sqlite_path(url).is_file():
-            raise UserError(f"no study in {redact(url)} (no such file)")
-        try:
-            return open_read_only(url)
-        except UserError:
-            raise UserError(f"no study in {redact(url)} (it is not a readable Optuna storage)") from None
-    try:
-        return RDBStorage(url, skip_compatibility_check=True, skip_table_creation=True)
-    except Exception as exc:  # SQLAlchemy and drivers raise many kinds; the user needs the reason
-        raise UserError(f"cannot read storage {redact(url)}: {first_line(exc)}") from None
-
-
-def _pick_study(storage: RDBStorage, url: str, wanted: str | None) -> str:
-    """The study `wanted`, or the storage's only study; UserError naming the studies there otherwise."""
-    try:
-        names = sorted(optuna.get_all_study_names(storage))
-    except Exception as exc:  # a file that is not a study storage, or a server that refuses
-        raise UserError(f"no study in {redact(url)} ({first_line(exc)})") from None
-    if not names:
-        raise UserError(f"no study in {redact(url)}")
-    if wanted is None and len(names) == 1:
-        return names[0]
-    if wanted in names:
-        return wanted
-    there = ", ".join(names)
-    if wanted is None:
-        raise UserError(f"{redact(url)} holds {len(names)} studies; pick one with --study: {there}")
-    raise UserError(f"no study {wanted!r} in {redact(url)}; the studies there: {there}")
+    return run_dir_storage_url(run_dir), run_dir
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -1,4 +1,5 @@
-"""Options and folders shared by the commands that run a study (`grid`, `calibrate`, `worker`)."""
+"""Options, folders and storages shared by the commands that run or read a study (`grid`, `calibrate`, `ablate`,
+`worker`, `report`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+from optuna.storages import RDBStorage
 
 from scalesearch.cli.numbers import PROXY_RESOLUTION, bounded_float, bounded_int, in_range
 from scalesearch.errors import UserError
 from scalesearch.runner import JoinedWork, LocalWork, Prepared, work_on
-from scalesearch.storage import HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, default_storage_url, redact
+from scalesearch.storage import (HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, check_url, default_storage_url, first_line,
+                                 open_read_only, redact, sqlite_path)
 from scalesearch.study import create_or_resume, read_finished_study
 
 MAX_WORKERS = 64
@@ -142,3 +145,45 @@ def _make_folders(path: Path) -> Path | None:
     if not path.is_dir():
         raise UserError(f"run folder {path} is not a folder")
     return created
+
+
+def run_dir_storage_url(run_dir: Path) -> str:
+    """The storage URL of a run folder's study.db; UserError when the folder or its study.db is missing."""
+    if not run_dir.is_dir():
+        raise UserError(f"run folder {run_dir} does not exist")
+    if not (run_dir / "study.db").is_file():
+        raise UserError(f"no study in {run_dir} (it has no study.db)")
+    return default_storage_url(run_dir)
+
+
+def open_for_reading(url: str) -> RDBStorage:
+    """The storage, opened without writing to it (SQLite read-only)."""
+    if check_url(url) == "sqlite":
+        if not sqlite_path(url).is_file():
+            raise UserError(f"no study in {redact(url)} (no such file)")
+        try:
+            return open_read_only(url)
+        except UserError:
+            raise UserError(f"no study in {redact(url)} (it is not a readable Optuna storage)") from None
+    try:
+        return RDBStorage(url, skip_compatibility_check=True, skip_table_creation=True)
+    except Exception as exc:  # SQLAlchemy and drivers raise many kinds; the user needs the reason
+        raise UserError(f"cannot read storage {redact(url)}: {first_line(exc)}") from None
+
+
+def pick_study(storage: RDBStorage, url: str, wanted: str | None) -> str:
+    """The study `wanted`, or the storage's only study; UserError naming the studies there otherwise."""
+    try:
+        names = sorted(optuna.get_all_study_names(storage))
+    except Exception as exc:  # a file that is not a study storage, or a server that refuses
+        raise UserError(f"no study in {redact(url)} ({first_line(exc)})") from None
+    if not names:
+        raise UserError(f"no study in {redact(url)}")
+    if wanted is None and len(names) == 1:
+        return names[0]
+    if wanted in names:
+        return wanted
+    there = ", ".join(names)
+    if wanted is None:
+        raise UserError(f"{redact(url)} holds {len(names)} studies; pick one with --study: {there}")
+    raise UserError(f"no study {wanted!r} in {redact(url)}; the studies there: {there}")
