@@ -72,6 +72,15 @@ def noise_table(table: pd.DataFrame) -> pd.DataFrame:
                          "state": np.where(table["status"] == "ok", "complete", table["status"])})
 
 
+def seed_noise(results: Sequence[NetworkResult], known: KnownNoise | None = None
+               ) -> tuple[noise.NoiseEstimate, str | None]:
+    """σ pooled over the networks trained to the end with several seeds; with none, `known`, and where it is from."""
+    estimate = noise.pooled_seed_std(r.accuracies for r in results if r.status == "ok")
+    if not estimate.known and known is not None:
+        return noise.NoiseEstimate(known.sigma, known.dof, 0), f"measured by {known.source}"
+    return estimate, None
+
+
 def rank(results: Sequence[NetworkResult], scoring: Scoring, confidence: float = noise.DEFAULT_CONFIDENCE,
          known: KnownNoise | None = None) -> Ranking:
     """Networks that trained to the end by objective (best first), then pruned ones, then diverged ones.
@@ -79,10 +88,7 @@ def rank(results: Sequence[NetworkResult], scoring: Scoring, confidence: float =
     The seed noise is pooled over the networks trained with several seeds; with none, `known`
     (measured by `calibrate` for the same settings) stands in.
     """
-    estimate = noise.pooled_seed_std(r.accuracies for r in results if r.status == "ok")
-    source = None
-    if not estimate.known and known is not None:
-        estimate, source = noise.NoiseEstimate(known.sigma, known.dof, 0), f"measured by {known.source}"
+    estimate, source = seed_noise(results, known)
     table = pd.DataFrame([r.row() for r in results])
     if table.empty:
         return Ranking(pd.DataFrame(columns=RANKING_COLUMNS), estimate, confidence, math.nan, source)

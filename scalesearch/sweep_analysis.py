@@ -20,6 +20,8 @@ from scalesearch import noise
 from scalesearch.ablation import DIMENSIONS, MATCHED_KINDS, MAX_MISMATCH
 from scalesearch.errors import UserError
 from scalesearch.record import NetworkResult, point_name
+from scalesearch.results import seed_noise
+from scalesearch.study_config import KnownNoise
 
 SWEEP_COLUMNS = ["model", "series", "phi", "factor", "d", "w", "r", "resolution", "macs", "activations", "params",
                  "mismatch", "accuracy", "uncertainty", "seeds", "status", "network"]
@@ -33,6 +35,7 @@ class Sweep:
     table: pd.DataFrame
     noise: noise.NoiseEstimate
     confidence: float = noise.DEFAULT_CONFIDENCE
+    noise_source: str | None = None
 
     @property
     def critical(self) -> float:
@@ -41,14 +44,18 @@ class Sweep:
     def noise_line(self) -> str:
         if not self.noise.known:
             return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
-        return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 (pooled over {self.noise.n_groups} network(s), "
-                f"{self.noise.dof} degrees of freedom); tests: {noise.describe_test(self.confidence, self.noise.dof)}")
+        where = self.noise_source or f"pooled over {self.noise.n_groups} network(s)"
+        return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 ({where}, {self.noise.dof} degrees of freedom); "
+                f"tests: {noise.describe_test(self.confidence, self.noise.dof)}")
 
 
 def sweep_table(kind: str, results: Sequence[NetworkResult], expected_points: Sequence[dict],
-                confidence: float = noise.DEFAULT_CONFIDENCE) -> Sweep:
-    """The sweep's points with their networks' results; UserError naming the points that have none yet."""
-    estimate = noise.pooled_seed_std(r.accuracies for r in results if r.status == "ok")
+                confidence: float = noise.DEFAULT_CONFIDENCE, known: KnownNoise | None = None) -> Sweep:
+    """The sweep's points with their networks' results; UserError naming the points that have none yet.
+
+    The seed noise is pooled over networks trained with several seeds; with none, `known` stands in.
+    """
+    estimate, source = seed_noise(results, known)
     rows = []
     for result in results:
         base = result.row()
@@ -71,7 +78,7 @@ def sweep_table(kind: str, results: Sequence[NetworkResult], expected_points: Se
     table["_series"] = table["series"].map(order)
     table = table.sort_values(["model", "_series", "phi", "factor"], na_position="first", kind="stable")
     table = table.drop(columns="_series")[SWEEP_COLUMNS].reset_index(drop=True)
-    return Sweep(kind, table, estimate, confidence)
+    return Sweep(kind, table, estimate, confidence, source)
 
 
 def _mismatch(table: pd.DataFrame) -> pd.Series:

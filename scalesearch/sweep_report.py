@@ -31,7 +31,8 @@ PAPER_COLUMNS = ("paper: FLOPS (B)", "paper: ImageNet top-1 (%)")
 
 def analyse(study: optuna.Study, config: StudyConfig) -> Sweep:
     """The study's sweep table from its storage (UserError naming the points without results)."""
-    return sweep_table(ablation_kind(config), study_results(study), [point.labels for point in config.points])
+    return sweep_table(ablation_kind(config), study_results(study), [point.labels for point in config.points],
+                       known=config.known_noise)
 
 
 def ablation_kind(config: StudyConfig) -> str:

@@ -271,3 +271,22 @@ def test_dwr_spends_ten_eighty_ten_percent_of_the_macs_growth() -> None:
     assert growth == pytest.approx(4.0)
     assert math.log(multipliers.depth) / math.log(growth) == pytest.approx(0.1)
     assert math.log(multipliers.width**2) / math.log(growth) == pytest.approx(0.8)
+
+
+def test_a_sweep_without_replicates_takes_the_known_noise(fig3) -> None:
+    from dataclasses import replace
+
+    from scalesearch.study import study_results, stored_config
+    from scalesearch.study_config import KnownNoise
+    from scalesearch.sweep_analysis import sweep_table
+    import optuna
+
+    _, run_dir = fig3
+    study = optuna.load_study(study_name="fig3", storage=f"sqlite:///{run_dir / 'study.db'}")
+    single = [replace(r, seeds=r.seeds[:1], accuracies=r.accuracies[:1]) for r in study_results(study)]
+    points = [p.labels for p in stored_config(study).points]
+    assert not sweep_table("fig3", single, points).noise.known
+    sweep = sweep_table("fig3", single, points, known=KnownNoise(0.012, 6, "calibrate study c at 2 epochs"))
+    assert sweep.noise.sigma == 0.012 and sweep.noise.dof == 6
+    assert "(measured by calibrate study c at 2 epochs, 6 degrees of freedom)" in sweep.noise_line()
+    assert sweep.table["uncertainty"].tolist() == pytest.approx([0.012] * len(sweep.table))

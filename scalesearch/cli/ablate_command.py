@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from scalesearch.ablation import (CPU_DEPTHS, CPU_FIG4_WIDTHS, CPU_FIG8_PHIS, CP
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.grid_command import DEFAULT_EPOCHS, DEFAULT_PROXY_RESOLUTION, DEFAULT_TEST_IMAGES, \
     DEFAULT_TRAIN_IMAGES
+from scalesearch.cli.noise_options import add_noise_from_argument, with_calibrated_noise
 from scalesearch.cli.numbers import RESOLUTION, SEED, bounded_int, in_range, number_list
 from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
 from scalesearch.cli.train_options import add_training_arguments, training_config
@@ -75,16 +77,17 @@ def sweep_from_args(args: argparse.Namespace) -> Sweep:
                          pick(args.rules, RULES, RULES), baselines, kind=args.kind)
 
 
-def ablate_config_from_args(args: argparse.Namespace) -> StudyConfig:
+def ablate_config_from_args(args: argparse.Namespace, say: Callable[[str], None] = lambda line: None) -> StudyConfig:
     """The StudyConfig the arguments describe (everything validated, nothing written)."""
     if args.seed + args.seeds - 1 > SEED[1]:
         raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
     if args.kind == "table3" and args.baseline is not None:
         raise UserError("table3 scales the models of --baselines; --baseline is for fig3, fig4 and fig8")
-    return ablation_study(sweep_from_args(args), args.baseline or "efficientnet-b0", data=data_config(args),
-                          training=training_config(args), seeds=tuple(range(args.seed, args.seed + args.seeds)),
-                          proxy_resolution=args.proxy_resolution, resolution=args.resolution,
-                          noise_seeds=args.noise_seeds)
+    config = ablation_study(sweep_from_args(args), args.baseline or "efficientnet-b0", data=data_config(args),
+                            training=training_config(args), seeds=tuple(range(args.seed, args.seed + args.seeds)),
+                            proxy_resolution=args.proxy_resolution, resolution=args.resolution,
+                            noise_seeds=args.noise_seeds)
+    return config if args.noise_from is None else with_calibrated_noise(config, Path(args.noise_from), say)
 
 
 def _study_name(args: argparse.Namespace, config: StudyConfig) -> str:
@@ -94,7 +97,7 @@ def _study_name(args: argparse.Namespace, config: StudyConfig) -> str:
 
 
 def _ablate(args: argparse.Namespace) -> int:
-    config = ablate_config_from_args(args)
+    config = ablate_config_from_args(args, partial(print, file=sys.stderr))
     name = _study_name(args, config)
     prepared = prepare(config)
     say = (lambda *a: None) if args.quiet else partial(print, file=sys.stderr)
@@ -156,6 +159,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     noise.add_argument("--noise-seeds", type=bounded_int(2, MAX_SEEDS), default=3,
                        help=f"with --seeds 1, the baseline network is trained with this many seeds to measure the "
                             f"seed noise, in [2, {MAX_SEEDS}] (default 3)")
+    add_noise_from_argument(noise)
     add_proxy_resolution_argument(noise, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="ablate-KIND-BASELINE", top=False)
     add_data_arguments(parser)

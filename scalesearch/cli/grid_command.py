@@ -6,16 +6,14 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from scalesearch.calibrate import calibration_in, noise_mismatch, stored_noise
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.numbers import PHI, RESOLUTION, SEED, bounded_float, bounded_int, in_range
 from scalesearch.cli.ranking_output import report_ranking
-from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
-                                          open_for_reading, run_dir_storage_url)
+from scalesearch.cli.noise_options import add_noise_from_argument, with_calibrated_noise
+from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
@@ -63,23 +61,7 @@ def grid_config_from_args(args: argparse.Namespace, say: Callable[[str], None] =
                         hard=args.hard, data=data_config(args), training=training_config(args), seeds=seeds,
                         proxy_resolution=args.proxy_resolution, resolution=args.resolution,
                         pruning=Pruning(args.prune, args.prune_from), noise_seeds=args.noise_seeds)
-    return config if args.noise_from is None else _with_calibrated_noise(config, Path(args.noise_from), say)
-
-
-def _with_calibrated_noise(config: StudyConfig, run_dir: Path, say: Callable[[str], None]) -> StudyConfig:
-    url = run_dir_storage_url(run_dir)
-    found = calibration_in(open_for_reading(url))
-    if found is None:
-        raise UserError(f"{run_dir} holds no calibration; run `scalesearch calibrate` there first")
-    name, record = found
-    known = stored_noise(record, config, f"calibrate study {name}")
-    if known is None:
-        say(f"grid: calibration {name!r} measured its noise for {noise_mismatch(record, config)}: not used; the "
-            f"noise probe measures it here")
-        return config
-    say(f"grid: seed noise σ = {known.sigma:.4f} from calibration {name!r} ({known.dof} degrees of freedom): no "
-        f"noise probe")
-    return replace(config, known_noise=known)
+    return config if args.noise_from is None else with_calibrated_noise(config, Path(args.noise_from), say)
 
 
 def _grid(args: argparse.Namespace) -> int:
@@ -142,10 +124,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,
                          help=f"first epoch at which the pruner may stop a network (default {DEFAULT_PRUNE_FROM}: "
                               f"τ = 0.6 against the last epoch in `calibrate`'s 4-epoch runs, benchmarks/pruning.md)")
-    scoring.add_argument("--noise-from", metavar="RUN_DIR",
-                         help="a `calibrate` run folder: use the seed noise it measured for the same baseline, data, "
-                              "recipe and epochs instead of training the noise probe's extra seeds (other settings: "
-                              "said, and the probe measures it)")
+    add_noise_from_argument(scoring)
     add_proxy_resolution_argument(scoring, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="grid-BASELINE-phiPHI")
     add_data_arguments(parser)
