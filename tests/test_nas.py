@@ -265,3 +265,15 @@ def test_two_worker_processes_share_one_search(skeleton, runs, one_thread) -> No
     assert code == 0, err
     finished = load(runs).get_trials(states=(TrialState.COMPLETE,))
     assert len(finished) >= 4 and finished[0].user_attrs["probe"]
+
+
+def test_a_worker_joins_a_search_and_samples_up_to_its_trials(skeleton, runs, one_thread) -> None:
+    code, _, err = run_cli(nas_argv(skeleton, runs, 2, "--sampler", "random"))
+    assert code == 0, err
+    load(runs).set_user_attr("networks", 3)  # what `nas --trials 3` on the same storage asks for
+    code, _, err = run_cli(["worker", "--storage", f"sqlite:///{runs / 's' / 'study.db'}", "--study", "s",
+                            "--device", "cpu"])
+    assert code == 0, err
+    study = load(runs)
+    assert len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))) == 3
+    assert not study.get_trials(states=(TrialState.FAIL,))
