@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from scalesearch.baselines import Baseline, portable_baseline, resolve_baseline
+from scalesearch.baselines import Baseline, baseline_name, portable_baseline, resolve_baseline
 from scalesearch.errors import UserError
 from scalesearch.family import PAPER_COEFFICIENTS
 from scalesearch.matching import DIMENSIONS, find_macs_match, find_rule_match
@@ -94,7 +94,8 @@ def _check_rules(rules: Sequence[str]) -> tuple[str, ...]:
 
 def _point(series: str, factor: float, multipliers: Multipliers, *, phi: float | None = None,
            model: str | None = None) -> Point:
-    label = ({"model": model} if model is not None else {}) | {"series": series}
+    """A labelled point; `model` (a baseline in portable form) also names the point's own baseline."""
+    label = ({"model": baseline_name(model)} if model is not None else {}) | {"series": series}
     label |= ({"phi": phi} if phi is not None else {}) | {"factor": factor}
     return Point.of(label, multipliers, baseline=model)
 
@@ -173,8 +174,12 @@ class CompoundSweep:
     def points(self, baseline: Baseline, resolution: int | None = None) -> tuple[Point, ...]:
         if not self.baselines:
             return self._points_of(baseline, None)
-        return tuple(point for name in self.baselines
-                     for point in self._points_of(resolve_baseline(name, resolution), portable_baseline(name)))
+        portable = [portable_baseline(name) for name in self.baselines]
+        short = [baseline_name(text) for text in portable]
+        if len(set(short)) != len(short):
+            raise UserError(f"two baselines have the same name ({', '.join(short)}); give each spec its own name")
+        return tuple(point for name, text in zip(self.baselines, portable)
+                     for point in self._points_of(resolve_baseline(name, resolution), text))
 
     def _points_of(self, baseline: Baseline, model: str | None) -> tuple[Point, ...]:
         points = [_point(rule, 1.0, Multipliers(), phi=0.0, model=model) for rule in ("compound", *self.rules)]

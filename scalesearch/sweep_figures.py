@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from scalesearch.sweep_analysis import Sweep, edf  # noqa: E402
 
 FORMATS = ("png", "svg")
+_SCALE = {"macs": 1e9, "activations": 1e6}
 _SERIES_LABELS = {"width": "width (w)", "depth": "depth (d)", "resolution": "resolution (r)",
                   "compound": "compound (φ)", "dWr": "dWr, Dollár et al. (s)"}
 
@@ -38,24 +39,31 @@ def _panels(sweep: Sweep) -> list[tuple[str, pd.DataFrame, str]]:
 def sweep_figure(sweep: Sweep, stem: Path, title: str) -> tuple[Path, ...]:
     """Accuracy (%) ± 1 standard error against MACs or activations; returns the files written."""
     panels = _panels(sweep)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 4.6 * len(panels)), 4.2), squeeze=False,
+                             constrained_layout=True)
     for ax, (panel_title, rows, x) in zip(axes[0], panels):
         for series, line in rows.groupby("series", sort=False):
             line = line.drop_duplicates("network").sort_values(x)
-            ax.errorbar(line[x] / 1e9, line["accuracy"] * 100, yerr=line["uncertainty"].fillna(0) * 100, marker="o",
-                        capsize=3, label=_SERIES_LABELS.get(series, series))
+            ax.errorbar(line[x] / _SCALE[x], line["accuracy"] * 100, yerr=line["uncertainty"].fillna(0) * 100,
+                        marker="o", capsize=3, label=_SERIES_LABELS.get(series, series))
             for _, row in line.iterrows():
-                ax.annotate(f"{row['factor']:g}", (row[x] / 1e9, row["accuracy"] * 100), fontsize=7,
+                ax.annotate(f"{row['factor']:g}", (row[x] / _SCALE[x], row["accuracy"] * 100), fontsize=7,
                             xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log")
-        ax.set_xlabel("activations (billions)" if x == "activations" else "MACs (billions, nominal resolution)")
+        ax.set_xlabel("activations (millions)" if x == "activations" else "MACs (billions, nominal resolution)")
         ax.set_ylabel("proxy top-1 accuracy (%), ± 1 s.e.")
         ax.set_title(panel_title, fontsize=10)
         ax.grid(alpha=0.3)
         if sweep.kind != "fig3":
             ax.legend(fontsize=8)
-    fig.suptitle(f"{title}\n{sweep.noise_line().split(';')[0]}", fontsize=10)
+    fig.suptitle(f"{title}\n{_noise_caption(sweep)}", fontsize=10)
     return _save(fig, stem)
+
+
+def _noise_caption(sweep: Sweep) -> str:
+    if not sweep.noise.known:
+        return "seed noise unknown"
+    return f"seed noise σ = {sweep.noise.sigma:.4f} top-1, {sweep.noise.dof} degrees of freedom"
 
 
 def edf_figure(sweep: Sweep, stem: Path, title: str) -> tuple[Path, ...]:

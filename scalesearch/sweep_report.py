@@ -59,7 +59,7 @@ def _paper(model: str, series: str, column: int) -> float:
 
 def draw_figures(sweep: Sweep, config: StudyConfig, run_dir: Path) -> tuple[Path, ...]:
     """The sweep figure and its EDF under run_dir/figures, as PNG and SVG; their paths relative to run_dir."""
-    name = "table3" if sweep.kind == "table3" else baseline_name(config.baseline)
+    name = ", ".join(sweep.table["model"].unique()) if sweep.kind == "table3" else baseline_name(config.baseline)
     title = f"{sweep.kind}: {name} on {config.data.name}"
     written = (*sweep_figure(sweep, run_dir / "figures" / sweep.kind, title),
                *edf_figure(sweep, run_dir / "figures" / f"{sweep.kind}_edf", title))

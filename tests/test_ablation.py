@@ -138,7 +138,8 @@ def test_table3_scales_several_baselines_in_one_study(specs, tmp_path) -> None:
     assert code == 0, err
     table = pd.read_csv(run_dir / "sweep.csv")
     assert table["model"].nunique() == 2
-    for model, spec in zip(sorted(table["model"].unique(), key=len), (TINY_SPEC, WIDE_SPEC)):
+    assert sorted(table["model"].unique()) == ["tiny", "wide"]
+    for model, spec in (("tiny", TINY_SPEC), ("wide", WIDE_SPEC)):
         rows = table[table["model"] == model]
         assert all(rows["macs"] == [counted_macs(spec, Multipliers(d, w, r))
                                     for d, w, r in zip(rows["d"], rows["w"], rows["r"])])
