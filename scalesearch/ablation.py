@@ -113,7 +113,7 @@ class Fig3Sweep:
         for name in ("widths", "depths", "resolutions"):
             object.__setattr__(self, name, check_factors(name[:-1], getattr(self, name)))
 
-    def points(self, baseline: Baseline) -> tuple[Point, ...]:
+    def points(self, baseline: Baseline, resolution: int | None = None) -> tuple[Point, ...]:
         return tuple(_point(dimension, factor, Multipliers(**{dimension: factor}))
                      for dimension, factors in (("width", self.widths), ("depth", self.depths),
                                                 ("resolution", self.resolutions))
@@ -138,7 +138,7 @@ class Fig4Sweep:
             raise UserError("each (d, r) setting must be given once")
         object.__setattr__(self, "settings", settings)
 
-    def points(self, baseline: Baseline) -> tuple[Point, ...]:
+    def points(self, baseline: Baseline, resolution: int | None = None) -> tuple[Point, ...]:
         return tuple(_point(f"d={d:g}, r={r:g}", w, Multipliers(d, w, r))
                      for d, r in self.settings for w in self.widths)
 
@@ -199,10 +199,10 @@ def dwr_multipliers(factor: float) -> Multipliers:
     return Multipliers(factor**DWR_EXPONENTS.depth, factor**DWR_EXPONENTS.width, factor**DWR_EXPONENTS.resolution)
 
 
-Sweep = Fig3Sweep | Fig4Sweep | CompoundSweep
+AnySweep = Fig3Sweep | Fig4Sweep | CompoundSweep
 
 
-def ablation_study(sweep: Sweep, baseline: str, *, data: DataConfig = DataConfig(),
+def ablation_study(sweep: AnySweep, baseline: str, *, data: DataConfig = DataConfig(),
                    training: TrainConfig = TrainConfig(), seeds: tuple[int, ...] = (0,), proxy_resolution: int = 32,
                    resolution: int | None = None, noise_seeds: int = 3) -> StudyConfig:
     """The configuration of a sweep of `baseline` (for table3: of the sweep's baselines).
@@ -213,7 +213,7 @@ def ablation_study(sweep: Sweep, baseline: str, *, data: DataConfig = DataConfig
     if isinstance(sweep, CompoundSweep) and sweep.baselines:
         baseline = sweep.baselines[0]
     base = resolve_baseline(baseline, resolution)
-    points = (sweep.points(base, resolution) if isinstance(sweep, CompoundSweep) else sweep.points(base))
+    points = sweep.points(base, resolution)
     settings = {"ablation": sweep.kind, **{k: v for k, v in asdict(sweep).items() if k != "kind"}}
     return StudyConfig(kind="ablation", baseline=portable_baseline(baseline), points=points,
                        scoring=Scoring(float(base.cost(Multipliers()).macs), 0.0, False), data=data,

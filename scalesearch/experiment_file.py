@@ -22,7 +22,7 @@ import copy
 import difflib
 import shlex
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -52,12 +52,14 @@ class Experiment:
         line = shlex.join(["scalesearch", self.command, *self.argv])
         return line if self.coefficients_from is None else f"{line}  # α, β, γ: the best of {self.coefficients_from}"
 
-    def resolved(self) -> Experiment:
-        """The step with --alpha, --beta and --gamma read from its `coefficients_from` grid (when it has one)."""
+    def resolved(self, say: Callable[[str], None] = lambda line: None) -> Experiment:
+        """The step with --alpha, --beta and --gamma read from its `coefficients_from` grid (when it has one);
+        `say` hears which they are and how many networks the grid could not tell from the best."""
         if self.coefficients_from is None:
             return self
-        values = best_coefficients(self.coefficients_from)
-        words = [word for option, value in zip(_COEFFICIENT_OPTIONS, values) for word in (option, f"{value:g}")]
+        best = best_coefficients(self.coefficients_from)
+        say(best.line())
+        words = [word for option, value in zip(_COEFFICIENT_OPTIONS, best.values) for word in (option, f"{value:g}")]
         return Experiment(self.path, self.command, (*self.argv, *words))
 
 
@@ -94,12 +96,6 @@ def _step(path: Path, parsers: Mapping[str, argparse.ArgumentParser], table: dic
         raise UserError(f"{path}, step {number}: {COEFFICIENTS_KEY!r} must be a grid's run folder (a string), for a "
                         f"command with --alpha, --beta and --gamma")
     return replace(experiment, coefficients_from=source)
-
-
-def read_experiment(path: Path, parsers: Mapping[str, argparse.ArgumentParser]) -> Experiment:
-    """Read `path` into the argument list of the sub-command it names (of a chain: its first step);
-    UserError for a bad file."""
-    return read_steps(path, parsers)[0]
 
 
 def _experiment(path: Path, parsers: Mapping[str, argparse.ArgumentParser], table: dict[str, Any]) -> Experiment:

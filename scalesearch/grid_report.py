@@ -10,14 +10,13 @@ import pandas as pd
 from scalesearch import plots
 from scalesearch.baselines import baseline_name
 from scalesearch.report import ReportSection, markdown_table
-from scalesearch.results import RANKING_COLUMNS, Ranking, rank
+from scalesearch.results import NO_RESULTS, RANKING_COLUMNS, Ranking, rank
 from scalesearch.study import network_count, study_results
 from scalesearch.study_config import StudyConfig
 
 RANKING_HEADERS = {"candidate": "α β γ (all that build it)", "macs": "MACs", "macs_ratio": "MACs/T",
                    "uncertainty": "±", "tied_with_best": "≈best"}
 FIGURES = (Path("figures") / "accuracy_vs_macs.png", Path("figures") / "objective_alpha_beta.png")
-NO_RESULTS = "no network evaluated yet"
 
 
 def ranking_view(ranking: Ranking) -> pd.DataFrame:

@@ -77,6 +77,16 @@ def describe_test(confidence: float = DEFAULT_CONFIDENCE, dof: int | None = None
     return TEST_WORDING.format(z=critical_value(confidence, dof), percent=f"{confidence * 100:g}", basis=basis)
 
 
+def noise_line(estimate: NoiseEstimate, source: str | None, confidence: float = DEFAULT_CONFIDENCE,
+               test: str = "tie test") -> str:
+    """'seed noise: σ = … top-1 (where it comes from, N degrees of freedom); tie test: …', or that it is unknown."""
+    if not estimate.known:
+        return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
+    where = source or f"pooled over {estimate.n_groups} network(s)"
+    return (f"seed noise: σ = {estimate.sigma:.4f} top-1 ({where}, {estimate.dof} degrees of freedom); "
+            f"{test}: {describe_test(confidence, estimate.dof)}")
+
+
 def uncertainty(sigma: float, n_seeds: int) -> float:
     """Standard error of the mean accuracy of `n_seeds` seeds: σ/√n."""
     if n_seeds < 1:

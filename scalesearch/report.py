@@ -1,7 +1,7 @@
 """report.md of a study, from its storage alone: rerun the analysis at any time without training.
 
 `write_report` reads the configuration stored in the study and asks the builder of its kind
-("grid", "calibrate", "ablation") for the sections between the settings and the command that
+("grid", "calibrate", "ablation", "nas") for the sections between the settings and the command that
 reproduces the run. The same storage always gives the same bytes.
 """
 

@@ -19,6 +19,7 @@ from scalesearch.objective import Scoring
 from scalesearch.record import NetworkResult
 from scalesearch.study_config import KnownNoise
 
+NO_RESULTS = "no network evaluated yet"
 RANKING_COLUMNS = ["rank", "candidate", "resolution", "macs", "macs_ratio", "accuracy", "uncertainty", "seeds",
                    "objective", "status", "tied_with_best"]
 _STATUS_ORDER = {"ok": 0, "pruned": 1, "diverged": 2}
@@ -47,11 +48,7 @@ class Ranking:
 
     def noise_line(self) -> str:
         """What the noise is and how it was measured."""
-        if not math.isfinite(self.noise.sigma):
-            return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
-        where = self.noise_source or f"pooled over {self.noise.n_groups} network(s)"
-        return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 ({where}, {self.noise.dof} degrees of freedom); "
-                f"tie test: {noise.describe_test(self.confidence, self.noise.dof)}")
+        return noise.noise_line(self.noise, self.noise_source, self.confidence)
 
     def verdict(self, current_seeds: int) -> str | None:
         """'N other networks are within noise of it; to separate them: --seeds K (about M min)'."""

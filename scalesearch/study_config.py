@@ -17,7 +17,7 @@ from scalesearch.errors import UserError
 from scalesearch.objective import Scoring
 from scalesearch.scaling import Multipliers
 from scalesearch.train import TrainConfig
-from scalesearch.training.config import check_config
+from scalesearch.training.config import SEED, check_config
 from scalesearch.training.device import resolve_device
 
 PRUNERS = ("none", "sha", "hyperband")
@@ -133,6 +133,9 @@ class StudyConfig:
             raise UserError(f"noise seeds must be in 2..{MAX_SEEDS}, got {self.noise_seeds}")
         if not 0 <= self.noise_point < len(self.points):
             raise UserError(f"noise point must index one of the {len(self.points)} points, got {self.noise_point}")
+        if max(self.probe_seeds) > SEED[1]:
+            raise UserError(f"the noise probe's seeds {self.probe_seeds[0]}..{max(self.probe_seeds)} go past the "
+                            f"largest seed {SEED[1]}; use a smaller --seed")
 
     @property
     def point_baselines(self) -> tuple[str, ...]:

@@ -42,11 +42,7 @@ class Sweep:
         return noise.critical_value(self.confidence, self.noise.dof)
 
     def noise_line(self) -> str:
-        if not self.noise.known:
-            return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
-        where = self.noise_source or f"pooled over {self.noise.n_groups} network(s)"
-        return (f"seed noise: σ = {self.noise.sigma:.4f} top-1 ({where}, {self.noise.dof} degrees of freedom); "
-                f"tests: {noise.describe_test(self.confidence, self.noise.dof)}")
+        return noise.noise_line(self.noise, self.noise_source, self.confidence, test="tests")
 
 
 def sweep_table(kind: str, results: Sequence[NetworkResult], expected_points: Sequence[dict],

@@ -24,7 +24,7 @@ _SERIES_LABELS = {"width": "width (w)", "depth": "depth (d)", "resolution": "res
                   "compound": "compound (φ)", "dWr": "dWr, Dollár et al. (s)"}
 
 
-def _panels(sweep: Sweep) -> list[tuple[str, pd.DataFrame, str]]:
+def panels(sweep: Sweep) -> list[tuple[str, pd.DataFrame, str]]:
     """(title, rows, x column) of each panel."""
     table = sweep.table[sweep.table["status"] == "ok"]
     if sweep.kind == "fig3":
@@ -38,10 +38,10 @@ def _panels(sweep: Sweep) -> list[tuple[str, pd.DataFrame, str]]:
 
 def sweep_figure(sweep: Sweep, stem: Path, title: str) -> tuple[Path, ...]:
     """Accuracy (%) ± 1 standard error against MACs or activations; returns the files written."""
-    panels = _panels(sweep)
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 4.6 * len(panels)), 4.2), squeeze=False,
+    shown = panels(sweep)
+    fig, axes = plt.subplots(1, len(shown), figsize=(max(6.0, 4.6 * len(shown)), 4.2), squeeze=False,
                              constrained_layout=True)
-    for ax, (panel_title, rows, x) in zip(axes[0], panels):
+    for ax, (panel_title, rows, x) in zip(axes[0], shown):
         for series, line in rows.groupby("series", sort=False):
             line = line.drop_duplicates("network").sort_values(x)
             ax.errorbar(line[x] / _SCALE[x], line["accuracy"] * 100, yerr=line["uncertainty"].fillna(0) * 100,

@@ -79,7 +79,17 @@ def test_fig3_points_are_the_counted_macs_of_single_dimension_scaling(fig3) -> N
 
 
 def test_fig3_figure_has_three_panels_and_an_edf(fig3) -> None:
+    import optuna
+
+    from scalesearch.study import stored_config
+    from scalesearch.sweep_figures import panels
+    from scalesearch.sweep_report import analyse
+
     _, run_dir = fig3
+    study = optuna.load_study(study_name="fig3", storage=f"sqlite:///{run_dir / 'study.db'}")
+    shown = panels(analyse(study, stored_config(study)))
+    assert [title for title, _, _ in shown] == ["width (w)", "depth (d)", "resolution (r)"]
+    assert [sorted(rows["factor"]) for _, rows, _ in shown] == [[1.0, 2.0], [1.0, 2.0], [1.0, 1.5]]
     for name in ("fig3.png", "fig3.svg", "fig3_edf.png", "fig3_edf.svg"):
         assert (run_dir / "figures" / name).stat().st_size > 1000
     report = (run_dir / "report.md").read_text()

@@ -13,7 +13,7 @@ import pytest
 from scalesearch.cli import build_parser, calibrate_command, grid_command, main
 from scalesearch.cli.numbers import bounded_int
 from scalesearch.errors import UserError
-from scalesearch.experiment_file import command_parsers, parse_experiment, read_experiment
+from scalesearch.experiment_file import command_parsers, parse_experiment, read_steps
 from search_processes import TINY_SPEC
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -33,7 +33,7 @@ CONVERTED = {
 
 def _from_file(path: Path):  # noqa: ANN202 - (Experiment, Namespace)
     parsers = command_parsers(build_parser())
-    experiment = read_experiment(path, parsers)
+    experiment = read_steps(path, parsers)[0]
     return experiment, parse_experiment(experiment, parsers[experiment.command])
 
 
@@ -112,13 +112,13 @@ def test_several_values_for_arguments_that_take_several(tmp_path: Path) -> None:
     parser.add_argument("models", nargs="+")
     parser.add_argument("--runs", type=bounded_int(1, 9), nargs="*")
     parsers = {"time": parser}
-    both = read_experiment(_write(tmp_path, 'command = "time"\nruns = [1, 2]\nmodels = ["a", "b c"]\n'), parsers)
+    both = read_steps(_write(tmp_path, 'command = "time"\nruns = [1, 2]\nmodels = ["a", "b c"]\n'), parsers)[0]
     assert both.command_line() == "scalesearch time a 'b c' --runs 1 2"
     assert parse_experiment(both, parser).runs == [1, 2]
-    one = read_experiment(_write(tmp_path, 'command = "time"\nmodels = "a"\n'), parsers)
+    one = read_steps(_write(tmp_path, 'command = "time"\nmodels = "a"\n'), parsers)[0]
     assert one.argv == ("a",)
     with pytest.raises(UserError, match="each value of 'runs' must be an integer, not a string"):
-        read_experiment(_write(tmp_path, 'command = "time"\nmodels = "a"\nruns = [1, "2"]\n'), parsers)
+        read_steps(_write(tmp_path, 'command = "time"\nmodels = "a"\nruns = [1, "2"]\n'), parsers)[0]
 
 
 def test_run_prints_the_command_line_then_runs_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

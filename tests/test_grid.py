@@ -478,6 +478,7 @@ BAD_GRID_INPUT = [
     (["--step", "1e-9"], r"--step: must be in \[0\.005, 1\]"),
     (["--alpha-range", "1,1e9"], r"alpha range must satisfy 1 <= low <= high <= 4"),
     (["--seeds", "0"], r"--seeds: must be in \[1, 20\], got 0$"),
+    (["--seed", "4294967295"], r"the noise probe's seeds 4294967295\.\.429496729[67] go past the largest seed"),
     (["--workers", "0"], r"--workers: must be in \[1, 64\], got 0$"),
     (["--target-macs", "0"], r"--target-macs: must be in \[1, 1e\+15\], got 0$"),
     (["--w", "1e6"], r"--w: must be in \[-1, 1\], got 1e6$"),

@@ -12,13 +12,14 @@ from pathlib import Path
 from scalesearch.ablation import (CPU_DEPTHS, CPU_FIG4_WIDTHS, CPU_FIG8_PHIS, CPU_RESOLUTIONS, CPU_TABLE3_BASELINES,
                                   CPU_WIDTHS, KINDS, MAX_FACTORS, PAPER_DEPTHS, PAPER_FIG4_SETTINGS, PAPER_FIG8_PHIS,
                                   PAPER_RESOLUTIONS, PAPER_TABLE3_BASELINES, PAPER_WIDTHS, PHI_MAX, RULES,
-                                  CompoundSweep, Fig3Sweep, Fig4Sweep, Sweep, ablation_study)
+                                  AnySweep, CompoundSweep, Fig3Sweep, Fig4Sweep, ablation_study)
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.grid_command import DEFAULT_EPOCHS, DEFAULT_PROXY_RESOLUTION, DEFAULT_TEST_IMAGES, \
     DEFAULT_TRAIN_IMAGES
 from scalesearch.cli.noise_options import add_noise_from_argument, with_calibrated_noise
-from scalesearch.cli.numbers import RESOLUTION, SEED, bounded_int, in_range, number_list
-from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
+from scalesearch.cli.numbers import RESOLUTION, bounded_int, in_range, number_list
+from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
+                                          seeds_from_args)
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.family import PAPER_COEFFICIENTS
@@ -54,7 +55,7 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
-def sweep_from_args(args: argparse.Namespace) -> Sweep:
+def sweep_from_args(args: argparse.Namespace) -> AnySweep:
     """The sweep the arguments describe: the CPU defaults, or the paper's with --paper; options of other kinds refused."""
     wrong = [name for name in _ALL_OPTIONS if getattr(args, name) is not None and name not in _OPTIONS[args.kind]]
     if wrong:
@@ -79,12 +80,10 @@ def sweep_from_args(args: argparse.Namespace) -> Sweep:
 
 def ablate_config_from_args(args: argparse.Namespace, say: Callable[[str], None] = lambda line: None) -> StudyConfig:
     """The StudyConfig the arguments describe (everything validated, nothing written)."""
-    if args.seed + args.seeds - 1 > SEED[1]:
-        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
     if args.kind == "table3" and args.baseline is not None:
         raise UserError("table3 scales the models of --baselines; --baseline is for fig3, fig4 and fig8")
     config = ablation_study(sweep_from_args(args), args.baseline or "efficientnet-b0", data=data_config(args),
-                            training=training_config(args), seeds=tuple(range(args.seed, args.seed + args.seeds)),
+                            training=training_config(args), seeds=seeds_from_args(args),
                             proxy_resolution=args.proxy_resolution, resolution=args.resolution,
                             noise_seeds=args.noise_seeds)
     return config if args.noise_from is None else with_calibrated_noise(config, Path(args.noise_from), say)

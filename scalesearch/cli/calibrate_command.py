@@ -16,8 +16,9 @@ from scalesearch.calibrate_report import (AGREEMENT_HEADERS, FIDELITY_HEADERS, F
                                           first_rung_line, recommendation_line, single_evaluation_line, trained_line)
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.grid_command import DEFAULT_PROXY_RESOLUTION, DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES
-from scalesearch.cli.numbers import EPOCHS, PHI, RESOLUTION, SEED, bounded_int, in_range, number_list
-from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
+from scalesearch.cli.numbers import EPOCHS, PHI, RESOLUTION, bounded_int, in_range, number_list
+from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
+                                          seeds_from_args)
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.matching import DIMENSIONS
@@ -55,9 +56,7 @@ def _study_name(args: argparse.Namespace) -> str:
 
 def calibrate_config_from_args(args: argparse.Namespace, say=lambda *a: None) -> StudyConfig:  # noqa: ANN001
     """The StudyConfig the arguments describe (everything validated, nothing written)."""
-    if args.seed + args.seeds - 1 > SEED[1]:
-        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
-    seeds = tuple(range(args.seed, args.seed + args.seeds))
+    seeds = seeds_from_args(args)
     config = calibrate_study(args.baseline, phis=args.phis, single=args.single, ladder=args.ladder, seeds=seeds,
                              data=data_config(args), training=training_config(args),
                              proxy_resolution=args.proxy_resolution, resolution=args.resolution,

@@ -10,12 +10,12 @@ from functools import partial
 from pathlib import Path
 
 from scalesearch.cli.data_options import add_data_arguments, data_config
-from scalesearch.cli.numbers import PHI, RESOLUTION, SEED, bounded_float, bounded_int, in_range
+from scalesearch.cli.numbers import PHI, RESOLUTION, bounded_float, bounded_int, in_range
 from scalesearch.cli.ranking_output import report_ranking
 from scalesearch.cli.noise_options import add_noise_from_argument, with_calibrated_noise
-from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
+from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
+                                          seeds_from_args)
 from scalesearch.cli.train_options import add_training_arguments, training_config
-from scalesearch.errors import UserError
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.runner import prepare
@@ -54,9 +54,7 @@ def grid_config_from_args(args: argparse.Namespace, say: Callable[[str], None] =
     noise probe's extra seeds; a calibration of other settings is named and not used.
     """
     space = GridSpace(args.alpha_range, args.beta_range, args.gamma_range, args.step, args.product, args.tol)
-    if args.seed + args.seeds - 1 > SEED[1]:
-        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
-    seeds = tuple(range(args.seed, args.seed + args.seeds))
+    seeds = seeds_from_args(args)
     config = grid_study(args.baseline, phi=args.phi, space=space, target_macs=args.target_macs, w=args.w,
                         hard=args.hard, data=data_config(args), training=training_config(args), seeds=seeds,
                         proxy_resolution=args.proxy_resolution, resolution=args.resolution,

@@ -13,14 +13,16 @@ from scalesearch import nas
 from scalesearch.cli.data_options import add_data_arguments, data_config
 from scalesearch.cli.grid_command import (DEFAULT_EPOCHS, DEFAULT_PROXY_RESOLUTION, DEFAULT_PRUNE, DEFAULT_PRUNE_FROM,
                                           DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES)
-from scalesearch.cli.numbers import SEED, bounded_float, bounded_int, in_range
-from scalesearch.cli.study_options import add_proxy_resolution_argument, add_run_arguments, create_and_work
+from scalesearch.cli.numbers import bounded_float, bounded_int, in_range
+from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
+                                          seeds_from_args)
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
-from scalesearch.nas_report import FIGURE, architecture_line, outcome, shown, write_best
+from scalesearch.nas_report import FIGURE, architecture_line, best_noise, outcome, shown, write_best
 from scalesearch.nas_space import SpaceLists
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.report import write_report
+from scalesearch.results import NO_RESULTS
 from scalesearch.runner import prepare
 from scalesearch.study_config import MAX_PRUNE_EPOCH, MAX_SEEDS, PRUNERS, Pruning
 
@@ -32,12 +34,10 @@ def _study_name(args: argparse.Namespace) -> str:
 
 def nas_config_from_args(args: argparse.Namespace):  # noqa: ANN201 - StudyConfig
     """The StudyConfig the arguments describe (everything validated, nothing written)."""
-    if args.seed + args.seeds - 1 > SEED[1]:
-        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
     lists = SpaceLists.load(args.space) if args.space else SpaceLists()
     return nas.nas_study(args.skeleton, lists=lists, sampler=args.sampler, target_macs=args.target_macs, w=args.w,
                          hard=args.hard, data=data_config(args), training=training_config(args),
-                         seeds=tuple(range(args.seed, args.seed + args.seeds)),
+                         seeds=seeds_from_args(args),
                          proxy_resolution=args.proxy_resolution, pruning=Pruning(args.prune, args.prune_from),
                          noise_seeds=args.noise_seeds)
 
@@ -65,7 +65,7 @@ def _report(study, config, run_dir: Path, top: int) -> None:  # noqa: ANN001 - o
     """Print the best architectures, write best.json and report.md."""
     found = outcome(study, config)
     if not found.results:
-        print("no network evaluated yet")
+        print(NO_RESULTS)
         return
     heading = "Pareto front (accuracy, MACs)" if dict(config.settings)["sampler"] == "nsga2" else "best by reward"
     print(f"{heading}; {found.ranking.noise_line()}")
@@ -75,7 +75,7 @@ def _report(study, config, run_dir: Path, top: int) -> None:  # noqa: ANN001 - o
     if best is None:
         print("no network trained to the end (all pruned or diverged): no best.json")
     else:
-        print(f"best: trial {found.best.plan.index} -> {best}; scale it: scalesearch grid --baseline {best}")
+        print(f"best: {best_noise(found, config)} -> {best}; scale it: scalesearch grid --baseline {best}")
     print(f"report: {write_report(study, run_dir)}; figure: {run_dir / FIGURE}")
 
 

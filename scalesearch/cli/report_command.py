@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "report", help="write report.md for a study from its storage alone",
         description="Write report.md (settings, results, figures and the command that reproduces the run) for a "
-                    "study of any kind (grid, calibrate, ablation), reading only its storage: nothing is trained, "
+                    "study of any kind (grid, calibrate, ablation, nas), reading only its storage: nothing is trained, "
                     "and the same storage always gives the same report. Prints the report's path.")
     parser.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
                         help="a run folder with its study.db (runs/STUDY); the report is written into it")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from scalesearch.cli import build_parser
@@ -19,7 +20,7 @@ def _run(args: argparse.Namespace) -> int:
         print("\n".join(step.command_line() for step in steps))
         return 0
     for step in steps:
-        experiment = step.resolved()
+        experiment = step.resolved(partial(print, file=sys.stderr))
         command_args = parse_experiment(experiment, parsers[experiment.command])
         print(experiment.command_line(), file=sys.stderr, flush=True)
         command_args.command_line = experiment.command_line()  # what a study created by the file stores

@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 from optuna.storages import RDBStorage
 
-from scalesearch.cli.numbers import PROXY_RESOLUTION, bounded_float, bounded_int, in_range
+from scalesearch.cli.numbers import PROXY_RESOLUTION, SEED, bounded_float, bounded_int, in_range
 from scalesearch.errors import UserError
 from scalesearch.runner import JoinedWork, LocalWork, Prepared, work_on
 from scalesearch.storage import (HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, check_url, default_storage_url, first_line,
@@ -68,6 +68,13 @@ def add_proxy_resolution_argument(group: argparse._ActionsContainer, default: in
     """--proxy-resolution: the base training resolution that r scales."""
     group.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=default,
                        help=f"base training resolution, scaled by r, {in_range(PROXY_RESOLUTION)} (default {default})")
+
+
+def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
+    """--seeds consecutive seeds from --seed; UserError when they go past the largest seed."""
+    if args.seed + args.seeds - 1 > SEED[1]:
+        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed {SEED[1]}")
+    return tuple(range(args.seed, args.seed + args.seeds))
 
 
 def heartbeat_from_args(args: argparse.Namespace) -> Heartbeat:
