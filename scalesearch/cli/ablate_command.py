@@ -19,14 +19,14 @@ from scalesearch.cli.grid_command import DEFAULT_EPOCHS, DEFAULT_PROXY_RESOLUTIO
 from scalesearch.cli.noise_options import add_noise_from_argument, with_calibrated_noise
 from scalesearch.cli.numbers import RESOLUTION, bounded_int, in_range, number_list
 from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
-                                          seeds_from_args)
+                                          add_seed_arguments, seeds_from_args)
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.family import PAPER_COEFFICIENTS
 from scalesearch.report import write_report
 from scalesearch.runner import prepare
 from scalesearch.scaling import COEFFICIENT_RANGE, MULTIPLIER_MAX
-from scalesearch.study_config import MAX_SEEDS, StudyConfig
+from scalesearch.study_config import StudyConfig
 from scalesearch.sweep_analysis import observations
 from scalesearch.sweep_report import analyse, sweep_view
 
@@ -153,11 +153,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help=f"table3: baselines (default {','.join(CPU_TABLE3_BASELINES)}; paper "
                             f"{','.join(PAPER_TABLE3_BASELINES)})")
     noise = parser.add_argument_group("noise")
-    noise.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=1,
-                       help=f"proxy trainings per network, in [1, {MAX_SEEDS}] (default 1)")
-    noise.add_argument("--noise-seeds", type=bounded_int(2, MAX_SEEDS), default=3,
-                       help=f"with --seeds 1, the baseline network is trained with this many seeds to measure the "
-                            f"seed noise, in [2, {MAX_SEEDS}] (default 3)")
+    add_seed_arguments(noise, probe="the baseline network")
     add_noise_from_argument(noise)
     add_proxy_resolution_argument(noise, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="ablate-KIND-BASELINE", top=False)

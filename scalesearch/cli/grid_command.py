@@ -14,12 +14,12 @@ from scalesearch.cli.numbers import PHI, RESOLUTION, bounded_float, bounded_int,
 from scalesearch.cli.ranking_output import report_ranking
 from scalesearch.cli.noise_options import add_noise_from_argument, with_calibrated_noise
 from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
-                                          seeds_from_args)
+                                          add_seed_arguments, seeds_from_args)
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.runner import prepare
-from scalesearch.study_config import MAX_PRUNE_EPOCH, MAX_SEEDS, PRUNERS, Pruning, StudyConfig
+from scalesearch.study_config import MAX_PRUNE_EPOCH, PRUNERS, Pruning, StudyConfig
 
 # The demo defaults: chosen so that `make demo` searches the default grid in under 10 minutes on
 # a 2-core CPU, with every candidate learning (benchmarks/recipe_choice.md).
@@ -110,12 +110,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--w", type=bounded_float(*EXPONENT_RANGE), default=SOFT_EXPONENT,
                          help=f"reward exponent {in_range(EXPONENT_RANGE)} (default {SOFT_EXPONENT})")
     scoring.add_argument("--hard", action="store_true", help="hard constraint: w=0 within T, -1 beyond")
-    scoring.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=1,
-                         help=f"proxy trainings per network, in [1, {MAX_SEEDS}] (default 1)")
-    scoring.add_argument("--noise-seeds", type=bounded_int(2, MAX_SEEDS), default=3,
-                         help="with --seeds 1, the noise probe (the paper's point, else the first candidate) is "
-                              f"trained with this many seeds to measure the seed noise, in [2, {MAX_SEEDS}] "
-                              "(default 3)")
+    add_seed_arguments(scoring, probe="the paper's point, else the first candidate")
     scoring.add_argument("--prune", choices=PRUNERS, default=DEFAULT_PRUNE,
                          help=f"stop weak networks early on their per-epoch accuracy (default {DEFAULT_PRUNE}: at "
                               f"the demo's budget no epoch before the last ranks reliably, benchmarks/pruning.md)")

@@ -15,7 +15,7 @@ from scalesearch.cli.grid_command import (DEFAULT_EPOCHS, DEFAULT_PROXY_RESOLUTI
                                           DEFAULT_TEST_IMAGES, DEFAULT_TRAIN_IMAGES)
 from scalesearch.cli.numbers import bounded_float, bounded_int, in_range
 from scalesearch.cli.study_options import (add_proxy_resolution_argument, add_run_arguments, create_and_work,
-                                          seeds_from_args)
+                                          add_seed_arguments, seeds_from_args)
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.errors import UserError
 from scalesearch.nas_report import FIGURE, architecture_line, best_noise, outcome, shown, write_best
@@ -24,7 +24,7 @@ from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RAN
 from scalesearch.report import write_report
 from scalesearch.results import NO_RESULTS
 from scalesearch.runner import prepare
-from scalesearch.study_config import MAX_PRUNE_EPOCH, MAX_SEEDS, PRUNERS, Pruning
+from scalesearch.study_config import MAX_PRUNE_EPOCH, PRUNERS, Pruning
 
 
 def _study_name(args: argparse.Namespace) -> str:
@@ -103,11 +103,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--w", type=bounded_float(*EXPONENT_RANGE), default=SOFT_EXPONENT,
                          help=f"reward exponent {in_range(EXPONENT_RANGE)} (default {SOFT_EXPONENT})")
     scoring.add_argument("--hard", action="store_true", help="hard constraint: w=0 within T, -1 beyond")
-    scoring.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=1,
-                         help=f"proxy trainings per network, in [1, {MAX_SEEDS}] (default 1)")
-    scoring.add_argument("--noise-seeds", type=bounded_int(2, MAX_SEEDS), default=3,
-                         help=f"with --seeds 1, seeds of the noise probe (trial 0, the skeleton), in [2, {MAX_SEEDS}] "
-                              f"(default 3)")
+    add_seed_arguments(scoring, probe="trial 0, the skeleton")
     scoring.add_argument("--prune", choices=PRUNERS, default=DEFAULT_PRUNE,
                          help=f"stop weak samples on their per-epoch accuracy; tpe and random only (default "
                               f"{DEFAULT_PRUNE})")

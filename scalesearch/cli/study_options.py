@@ -21,6 +21,7 @@ from scalesearch.runner import JoinedWork, LocalWork, Prepared, work_on
 from scalesearch.storage import (HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, check_url, default_storage_url, first_line,
                                  open_read_only, redact, sqlite_path)
 from scalesearch.study import create_or_resume, read_finished_study
+from scalesearch.study_config import MAX_SEEDS
 
 MAX_WORKERS = 64
 TOP_RANGE = (1, 10_000)
@@ -68,6 +69,15 @@ def add_proxy_resolution_argument(group: argparse._ActionsContainer, default: in
     """--proxy-resolution: the base training resolution that r scales."""
     group.add_argument("--proxy-resolution", type=bounded_int(*PROXY_RESOLUTION), default=default,
                        help=f"base training resolution, scaled by r, {in_range(PROXY_RESOLUTION)} (default {default})")
+
+
+def add_seed_arguments(group: argparse._ActionsContainer, probe: str) -> None:
+    """--seeds (trainings per network) and --noise-seeds (those of the noise probe, `probe`, with --seeds 1)."""
+    group.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=1,
+                       help=f"proxy trainings per network, in [1, {MAX_SEEDS}] (default 1)")
+    group.add_argument("--noise-seeds", type=bounded_int(2, MAX_SEEDS), default=3,
+                       help=f"with --seeds 1, the noise probe ({probe}) is trained with this many seeds to measure "
+                            f"the seed noise, in [2, {MAX_SEEDS}] (default 3)")
 
 
 def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
