@@ -6,8 +6,8 @@ subset of the training split, 1,000 test images) at the proxy resolution 32 * ga
 reports held-out top-1 after the last epoch for each seed. The same seed gives the same
 accuracy on the CPU, so accuracies are exact; wall times depend on the machine's load.
 
-    python benchmarks/recipe_choice.py --rows today,recipe --seeds 0,1
-    python benchmarks/recipe_choice.py --rows confirm-a,confirm-b --seeds 0,1,2
+    python benchmarks/recipe_choice.py --rows today,previous,recipe --seeds 0,1
+    python benchmarks/recipe_choice.py --rows recipe-a,recipe-c --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -29,12 +29,17 @@ from scalesearch.training.evaluate import evaluate, recalibrate_batchnorm
 from scalesearch.zoo import get_spec
 
 PAPER_POINT = (1.2, 1.1, 1.15)
-OLD_LR = 0.025  # 0.1 per 256 images at batch 64: the short preset's rate before this change
-# the short preset before this change (regularisation on, no zero-init) and without regularisation
-TODAY = dict(augment=True, label_smoothing=0.1, model_dropout=True, zero_init_residual=False, lr=OLD_LR)
-NOREG = dict(zero_init_residual=False, lr=OLD_LR)
-ZERO = dict(lr=OLD_LR)  # no regularisation, zero-init
-RECIPE: dict = {}  # the short preset's defaults now: ZERO with lr 0.05 per 256 (0.0125 at batch 64)
+OLD_LR = 0.025  # 0.1 per 256 images at batch 64: the short preset's rate before the first change, and now
+PREVIOUS_LR = 0.0125  # 0.05 per 256: the rate of the previous choice
+SHORT_WARMUP = {"warmup_epochs": 0.3}  # the warmup of every row measured before the warm-up change
+# the short preset before the first change (regularisation on, no zero-init) and without regularisation
+TODAY = dict(augment=True, label_smoothing=0.1, model_dropout=True, zero_init_residual=False, lr=OLD_LR, **SHORT_WARMUP)
+NOREG = dict(zero_init_residual=False, lr=OLD_LR, **SHORT_WARMUP)
+ZERO = dict(lr=OLD_LR, **SHORT_WARMUP)  # no regularisation, zero-init
+PREVIOUS = dict(lr=PREVIOUS_LR, **SHORT_WARMUP)  # the previous choice: ZERO at 0.05 per 256
+RECIPE: dict = {}  # the short preset's defaults now: ZERO with one epoch of warmup
+DEMO = {"a": (1.3, 1.1, 1.1), "b": (1.3, 1.15, 1.1), "c": (1.15, 1.15, 1.15), "d": (1.3, 1.1, 1.15),
+        "e": (1.2, 1.15, 1.1)}  # the demo's other networks (the sixth is the paper's point)
 
 # row -> (what changes, (alpha, beta, gamma), training images, TrainConfig fields)
 ROWS: dict[str, tuple[str, tuple[float, float, float], int, dict]] = {
@@ -47,13 +52,18 @@ ROWS: dict[str, tuple[str, tuple[float, float, float], int, dict]] = {
     "zero-init": ("no regularisation, zero-init", PAPER_POINT, 3000, ZERO),
     "zero-init-4500": ("no regularisation, zero-init, 4,500 images, 2 epochs", PAPER_POINT, 4500,
                        {**ZERO, "epochs": 2.0}),
-    "recipe": ("no regularisation, zero-init, lr 0.05 per 256 (chosen)", PAPER_POINT, 3000, RECIPE),
-    "recipe-4500": ("chosen, 4,500 images, 2 epochs", PAPER_POINT, 4500, {**RECIPE, "epochs": 2.0}),
-    "confirm-a": ("chosen recipe", (1.3, 1.1, 1.1), 3000, RECIPE),
-    "confirm-b": ("chosen recipe", (1.3, 1.15, 1.1), 3000, RECIPE),
-    "confirm-c": ("chosen recipe", (1.15, 1.15, 1.15), 3000, RECIPE),
-    "zero-confirm-a": ("no regularisation, zero-init", (1.3, 1.1, 1.1), 3000, ZERO),
-    "zero-confirm-b": ("no regularisation, zero-init", (1.3, 1.15, 1.1), 3000, ZERO),
+    "previous": ("no regularisation, zero-init, lr 0.05 per 256 (previous choice)", PAPER_POINT, 3000, PREVIOUS),
+    "previous-4500": ("previous choice, 4,500 images, 2 epochs", PAPER_POINT, 4500, {**PREVIOUS, "epochs": 2.0}),
+    **{f"previous-{key}": ("previous choice", point, 3000, PREVIOUS) for key, point in DEMO.items()},
+    "zero-confirm-a": ("no regularisation, zero-init", DEMO["a"], 3000, ZERO),
+    "zero-confirm-b": ("no regularisation, zero-init", DEMO["b"], 3000, ZERO),
+    "warmup-1-c": ("previous, warmup 1 epoch", DEMO["c"], 3000, {**PREVIOUS, "warmup_epochs": 1.0}),
+    "smooth-c": ("previous, label smoothing 0.1", DEMO["c"], 3000, {**PREVIOUS, "label_smoothing": 0.1}),
+    "warmup-1-smooth-c": ("previous, warmup 1 epoch, label smoothing 0.1", DEMO["c"], 3000,
+                          {**PREVIOUS, "warmup_epochs": 1.0, "label_smoothing": 0.1}),
+    "recipe": ("zero-init, lr 0.1 per 256, warmup 1 epoch (chosen)", PAPER_POINT, 3000, RECIPE),
+    **{f"recipe-{key}": ("chosen", point, 3000, RECIPE) for key, point in DEMO.items()},
+    "recipe-smooth-c": ("chosen, label smoothing 0.1", DEMO["c"], 3000, {**RECIPE, "label_smoothing": 0.1}),
 }
 
 
@@ -102,7 +112,7 @@ def run_row(name: str, seeds: list[int], device: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="today,noreg,recipe,confirm-a,confirm-b",
+    parser.add_argument("--rows", default="today,noreg,previous,recipe,recipe-a,recipe-c",
                         help=f"comma-separated rows, from: {', '.join(ROWS)}")
     parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (default 0,1)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")

@@ -113,6 +113,23 @@ def work_on(study: optuna.Study, prepared: Prepared, storage_url: str, *, worker
                             f"rerun the same command to resume")
 
 
+def default_workers(device: str, waiting: int | None = None) -> int:
+    """Worker processes when none are asked for: one per GPU on CUDA, else one per CPU core
+    (`work_on` gives each 1 torch thread), never more than the `waiting` networks when known.
+
+    At the proxy's small batches one training does not keep two CPU threads busy: on a 2-core CPU
+    the demo grid took 0.77x the time with 2 workers of 1 thread as with 1 worker of 2
+    (benchmarks/workers.md).
+    """
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        workers = torch.cuda.device_count()
+    elif device.startswith("cuda"):
+        workers = 1
+    else:
+        workers = os.cpu_count() or 1
+    return max(1, min(workers, waiting)) if waiting is not None else workers
+
+
 def worker_devices(device: str, workers: int) -> list[str]:
     """One device per worker: the GPUs in turn when the device is auto or plain cuda, else `device`."""
     if device in ("auto", "cuda") and torch.cuda.is_available():
@@ -256,7 +273,11 @@ def train_network(plan: NetworkPlan, prepared: Prepared,
     """
     config = prepared.config
     seeds = config.probe_seeds if plan.probe else config.seeds
-    training = config.training if plan.epochs is None else replace(config.training, epochs=plan.epochs, images=None)
+    training = config.training
+    if training.evaluate_every_epoch is None:
+        training = replace(training, evaluate_every_epoch=config.needs_epoch_accuracy)
+    if plan.epochs is not None:
+        training = replace(training, epochs=plan.epochs, images=None)
     started = time.perf_counter()
     accuracies, histories, epochs, status = [], [], 0.0, "ok"
     for number, seed in enumerate(seeds):

@@ -124,6 +124,11 @@ def study_results(study: optuna.Study) -> list[NetworkResult]:
     return [results[index] for index in sorted(results)]
 
 
+def waiting_networks(study: optuna.Study) -> int:
+    """Trials queued and not yet started: the work a new worker could take."""
+    return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+
 def network_count(study: optuna.Study) -> int:
     return int(study.user_attrs.get(NETWORKS_KEY, 0))
 

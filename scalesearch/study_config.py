@@ -150,6 +150,12 @@ class StudyConfig:
             return self.seeds
         return tuple(range(self.seeds[0], self.seeds[0] + self.noise_seeds))
 
+    @property
+    def needs_epoch_accuracy(self) -> bool:
+        """Whether trainings score every epoch: a pruner decides on them and a calibration ranks its epochs;
+        any other study scores the last epoch only."""
+        return self.pruning.method != "none" or self.kind == "calibrate"
+
     def validate_training(self, train_size: int) -> None:
         """Check the training settings against the data before anything is written (UserError)."""
         resolve_device(self.training.device)

@@ -35,8 +35,8 @@ def train_proxy(
 ) -> TrainResult:
     """Train `model` in place on `data` at `resolution` px and score it on the held-out split.
 
-    After each epoch (0-based index) the top-1 accuracy goes to `on_epoch`; a True answer
-    stops the run as "pruned". A non-finite loss stops it as "diverged".
+    After each epoch (0-based index; the last one only when `config.evaluate_every_epoch` is False)
+    the top-1 accuracy goes to `on_epoch`; a True answer stops the run as "pruned". A non-finite loss stops it as "diverged".
     Regularisation (augmentation, label smoothing, the model's dropout and drop-path) follows
     `config`, or the optimizer preset where `config` leaves it None.
     """
@@ -64,8 +64,9 @@ def train_proxy(
     status, message = "ok", ""
     steps_done, train_seconds = 0, 0.0
     bar = tqdm(total=budget.total_steps * config.batch_size, unit="img", disable=not config.progress, leave=False)
+    epochs = budget.epoch_lengths()
     try:
-        for epoch, steps in enumerate(budget.epoch_lengths()):
+        for epoch, steps in enumerate(epochs):
             model.train()
             epoch_start = time.perf_counter()
             steps_run, loss = _train_epoch(step, batches.train_batches(steps, config.batch_size), bar)
@@ -75,6 +76,8 @@ def train_proxy(
                 status, message = "diverged", f"loss became {loss} by step {steps_done} (epoch {epoch})"
                 top1, top5 = 0.0, (0.0 if with_top5 else None)
                 break
+            if config.evaluate_every_epoch is False and epoch + 1 < len(epochs):
+                continue
             if config.bn_recalibration_batches:
                 recalibrate_batchnorm(model, batches, config.bn_recalibration_batches, config.batch_size, calibration)
             top1, top5 = evaluate(model, batches, config.eval_batch_size, amp, with_top5)

@@ -22,6 +22,13 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(autouse=True)
+def one_worker_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in this process unless a test asks for --workers: the default of one worker per
+    core would spawn processes in every test (test_runner_workers.py tests that default)."""
+    monkeypatch.setattr("scalesearch.cli.study_options.default_workers", lambda device, waiting=None: 1)
+
+
 @pytest.fixture()
 def importable_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], str]:
     """Write `source` as a fresh importable module named after `prefix`; returns its name."""

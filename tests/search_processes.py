@@ -53,11 +53,14 @@ TWO_POINTS = ["--alpha-range", "1,2", "--beta-range", "1,1.2", "--gamma-range", 
               "--tol", "0.1"]
 ONE_POINT = ["--alpha-range", "2,2", "--beta-range", "1,1", "--gamma-range", "1,1", "--step", "0.2", "--tol", "0.1"]
 # One epoch of 400 images: about a second a network on one thread; learning is not the point here.
+# One worker, so that the process a test kills or interrupts is the one training (the default is
+# one worker per core).
 TRAIN = ["--data", "synthetic", "--train-images", "400", "--test-images", "100", "--epochs", "1",
-         "--batch-size", "50", "--proxy-resolution", "16", "--prune", "none", "--device", "cpu", "--quiet"]
+         "--batch-size", "50", "--proxy-resolution", "16", "--prune", "none", "--device", "cpu", "--quiet",
+         "--workers", "1"]
 # Two epochs of 800 images where a worker is killed: it is killed once its first epoch is reported
 # (so its heartbeat has begun), while the second trains.
-KILLABLE = ["--epochs", "2", "--train-images", "800"]
+KILLABLE = ["--epochs", "2", "--train-images", "800", "--evaluate-every-epoch"]
 HEARTBEAT = ["--heartbeat", "1"]  # seconds between beats; a trial silent for 3 s is stale
 TIMEOUT = 120  # seconds any one process may take before the test gives up on it
 RESULT_STATES = (TrialState.COMPLETE, TrialState.PRUNED)

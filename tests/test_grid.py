@@ -31,7 +31,7 @@ from scalesearch.cli import main
 from scalesearch.cost import Cost, spec_cost
 from scalesearch.errors import UserError
 from scalesearch.grid import Candidate, GridSpace, candidate_grid, grid_study
-from scalesearch.runner import prepare, run as run_study, train_network
+from scalesearch.runner import default_workers, prepare, run as run_study, train_network
 from scalesearch.scaling import compound, scale_resolution, scale_spec
 from scalesearch.spec import NetworkSpec
 from scalesearch.storage import open_storage
@@ -278,7 +278,7 @@ def test_study_has_one_result_trial_per_network_with_readable_attributes(finishe
         assert attrs["candidate"] == f"α={alpha:g} β={beta:g} γ={gamma:g}"
         assert (attrs["d"], attrs["w"], attrs["r"]) == (alpha, beta, gamma)  # φ = 1
         assert attrs["seeds"] == ([0, 1] if (alpha, beta, gamma) == PAPERLESS_PROBE else [0])
-        assert [len(h) for h in attrs["accuracy_history"]] == [2] * len(attrs["seeds"])  # per epoch, per seed
+        assert [len(h) for h in attrs["accuracy_history"]] == [1] * len(attrs["seeds"])  # no pruner: last epoch
         assert attrs["accuracies"] == [h[-1] for h in attrs["accuracy_history"]]
         resolution, cost = expected_cost(alpha, beta, gamma)
         assert (attrs["params"], attrs["resolution"]) == (cost.params, resolution)
@@ -381,6 +381,32 @@ def test_two_workers_share_one_sqlite_study(finished, spec, runs, capsys) -> Non
     assert trained_per_candidate(load(runs)) == Counter({c: 1 for c in EXPECTED})
     assert "4 of 4 networks evaluated" in out
     assert accuracies(runs) == accuracies(finished[1])
+
+
+def test_evaluate_every_epoch_keeps_each_epochs_accuracy(spec, runs, capsys) -> None:
+    code, _, err = run(grid_argv(spec, runs, "--evaluate-every-epoch"), capsys)
+    assert code == 0, err
+    trials = [t for t in load(runs).get_trials() if "accuracy_history" in t.user_attrs]
+    assert len(trials) == 4
+    assert {len(h) for t in trials for h in t.user_attrs["accuracy_history"]} == {2}  # --epochs 2
+
+
+def test_default_workers_one_per_core_or_gpu_and_no_more_than_waiting_networks(monkeypatch) -> None:
+    monkeypatch.setattr(scalesearch.runner.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert [default_workers("auto"), default_workers("cpu", 3), default_workers("cpu", 0)] == [8, 3, 1]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert [default_workers("auto", 10), default_workers("cuda", 2), default_workers("cuda:1", 10)] == [4, 2, 1]
+    assert default_workers("cpu", 10) == 8
+
+
+def test_without_workers_the_default_sees_the_waiting_networks(spec, runs, monkeypatch, capsys) -> None:
+    asked = []
+    monkeypatch.setattr("scalesearch.cli.study_options.default_workers",
+                        lambda device, waiting=None: asked.append((device, waiting)) or 1)
+    code, _, err = run(grid_argv(spec, runs), capsys)
+    assert (code, asked) == (0, [("cpu", 4)]), err
 
 
 # --- settings and seeds ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import scalesearch.train
 from scalesearch.baselines import SpecBaseline
 from scalesearch.cli.train_options import add_training_arguments, training_config
 from scalesearch.data import ImageDataset, load_dataset
@@ -137,6 +138,19 @@ def test_on_epoch_sees_each_epoch_and_true_prunes(small: ImageDataset) -> None:
     assert result.top1 == result.history[-1]
 
 
+def test_without_evaluate_every_epoch_only_the_last_epoch_is_scored(small: ImageDataset, monkeypatch) -> None:
+    scored = []
+    real = scalesearch.train.evaluate
+    monkeypatch.setattr(scalesearch.train, "evaluate", lambda *args: scored.append(1) or real(*args))
+    calls: list[tuple[int, float]] = []
+    every = train_proxy(tiny_net(), small, RESOLUTION, QUICK)
+    last = train_proxy(tiny_net(), small, RESOLUTION, replace(QUICK, evaluate_every_epoch=False),
+                       on_epoch=lambda epoch, top1: calls.append((epoch, top1)) or False)
+    assert len(scored) == 3 + 1 and len(every.history) == 3
+    assert last.history == (last.top1,) == (every.top1,) and calls == [(2, every.top1)]
+    assert last.epochs_completed == every.epochs_completed == 3.0
+
+
 def test_nan_loss_ends_as_diverged_without_raising(data: ImageDataset) -> None:
     result = train_proxy(NaNNet(), data, RESOLUTION, QUICK)
     assert result.status == "diverged" and "nan" in result.message
@@ -236,7 +250,8 @@ def test_short_preset_sets_bn_momentum_and_ends_near_zero() -> None:
     optimizer, scheduler = build_optimizer(model, PRESETS["short"], config, budget)
     assert isinstance(optimizer, torch.optim.SGD)
     assert optimizer.param_groups[0]["nesterov"] and optimizer.param_groups[0]["momentum"] == 0.9
-    assert optimizer.param_groups[0]["initial_lr"] == pytest.approx(0.05 * 64 / 256)
+    assert optimizer.param_groups[0]["initial_lr"] == pytest.approx(0.1 * 64 / 256)
+    assert budget.warmup_steps == 20  # one epoch (benchmarks/recipe_choice.md)
     assert {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)} == {0.1}
     assert scheduler.lr_lambdas[0](budget.total_steps - 1) < 0.01
 

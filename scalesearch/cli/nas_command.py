@@ -110,7 +110,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,
                          help=f"first epoch at which the pruner may stop a sample (default {DEFAULT_PRUNE_FROM})")
     add_proxy_resolution_argument(scoring, DEFAULT_PROXY_RESOLUTION)
-    add_run_arguments(parser, default_study="nas-SKELETON-SAMPLER")
+    add_run_arguments(parser, default_study="nas-SKELETON-SAMPLER", sampled=True)
     add_data_arguments(parser)
     add_training_arguments(parser, default_epochs=DEFAULT_EPOCHS)
     parser.set_defaults(func=_nas, train_images=DEFAULT_TRAIN_IMAGES, test_images=DEFAULT_TEST_IMAGES)

@@ -17,10 +17,10 @@ from optuna.storages import RDBStorage
 
 from scalesearch.cli.numbers import PROXY_RESOLUTION, SEED, bounded_float, bounded_int, in_range
 from scalesearch.errors import UserError
-from scalesearch.runner import JoinedWork, LocalWork, Prepared, work_on
+from scalesearch.runner import JoinedWork, LocalWork, Prepared, default_workers, work_on
 from scalesearch.storage import (HEARTBEAT_RANGE, Heartbeat, ReadOnlyStorage, check_url, default_storage_url, first_line,
                                  open_read_only, redact, sqlite_path)
-from scalesearch.study import create_or_resume, read_finished_study
+from scalesearch.study import create_or_resume, read_finished_study, waiting_networks
 from scalesearch.study_config import MAX_SEEDS
 
 MAX_WORKERS = 64
@@ -50,14 +50,21 @@ def add_storage_arguments(parser: argparse.ArgumentParser, *, study_required: bo
                             f"silent for 3 beats is failed and retried (default {Heartbeat().interval:g})")
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, *, default_study: str, top: bool = True) -> None:
-    """The storage options plus --runs-dir, --workers and (for a ranking) --top."""
+def add_run_arguments(parser: argparse.ArgumentParser, *, default_study: str, top: bool = True,
+                      sampled: bool = False) -> None:
+    """The storage options plus --runs-dir, --workers and (for a ranking) --top.
+
+    A `sampled` study (a search whose sampler reads the results before it) defaults to one worker,
+    so that the same seed gives the same search; the others default to one per core or GPU.
+    """
     add_storage_arguments(parser, default_study=default_study)
     group = parser.add_argument_group("run")
     group.add_argument("--runs-dir", default="runs", help="where runs/STUDY/ lives (default runs)")
-    group.add_argument("--workers", type=bounded_int(1, MAX_WORKERS), default=1,
+    default = ("1: more workers make the sampler see results in another order" if sampled else
+               "one per GPU, else one per CPU core with 1 torch thread each, at most one per waiting network")
+    group.add_argument("--workers", type=bounded_int(1, MAX_WORKERS), default=1 if sampled else None,
                        help=f"worker processes on this machine, in [1, {MAX_WORKERS}]; with N GPUs each worker gets "
-                            f"its own (default 1)")
+                            f"its own (default {default})")
     if top:
         group.add_argument("--top", type=bounded_int(*TOP_RANGE), default=10,
                            help=f"rows of the ranking to print, {in_range(TOP_RANGE)} (default 10)")
@@ -126,7 +133,9 @@ def create_and_work(args: argparse.Namespace, name: str, prepared: Prepared, say
         say(f"study {name!r} is ready in {redact(url)}; join it from any machine with: "
             f"scalesearch worker --storage URL --study {name}; rerun this command for the results")
         return None
-    work_on(study, prepared, url, workers=args.workers, heartbeat=heartbeat, progress=not args.quiet, here=here,
+    workers = args.workers or min(MAX_WORKERS, default_workers(prepared.config.training.device,
+                                                               waiting_networks(study)))
+    work_on(study, prepared, url, workers=workers, heartbeat=heartbeat, progress=not args.quiet, here=here,
             joined=joined)
     return StudyRun(study, run_dir, writable=True)
 

@@ -41,6 +41,9 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, default_epochs: f
     group.add_argument("--augment", dest="augment", action="store_const", const=True, default=_DEFAULTS.augment,
                        help=f"random crop and flip (default: {_show(_DEFAULTS.augment).lower()})")
     group.add_argument("--no-augment", dest="augment", action="store_const", const=False, help="no random crop or flip")
+    group.add_argument("--evaluate-every-epoch", action="store_const", const=True, default=None,
+                       help="score the held-out split after every epoch (default: always for `train`; in a study "
+                            "only when it prunes or calibrates, else after the last epoch only)")
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -64,5 +67,6 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
         device=args.device,
         compile=args.compile,
         augment=args.augment,
+        evaluate_every_epoch=args.evaluate_every_epoch,
         progress=not args.quiet,
     )

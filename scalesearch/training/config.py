@@ -38,7 +38,8 @@ class TrainConfig:
     lr: float | None = None
     weight_decay: float | None = None
     label_smoothing: float | None = None
-    warmup_epochs: float = 0.3
+    warmup_epochs: float = 1.0
+    """Linear warmup of the learning rate, capped at half the run (one epoch: benchmarks/recipe_choice.md)."""
     augment: bool | None = None
     seed: int = 0
     device: str = "auto"
@@ -50,6 +51,10 @@ class TrainConfig:
     model_dropout: bool | None = None
     """Keep the model's own dropout and stochastic-depth (drop-path) rates; False sets them to 0
     on the model for this run (in place). None: the preset's choice."""
+    evaluate_every_epoch: bool | None = None
+    """Score the held-out split after every epoch (for `on_epoch`: pruning, rung agreement); False
+    scores after the last epoch only, saving an evaluation per earlier epoch. None: every epoch,
+    except in a study that neither prunes nor calibrates (StudyConfig.needs_epoch_accuracy)."""
     bn_recalibration_batches: int = 0
     """Before each evaluation, re-estimate the BatchNorm running statistics from this many
     un-augmented training batches (cumulative average, drawn with a generator seeded by `seed`

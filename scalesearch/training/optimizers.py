@@ -5,8 +5,8 @@ SGD with Nesterov momentum, linear warmup then cosine to zero, and BN momentum 0
 running statistics settle within a few hundred steps; it trains without augmentation, label
 smoothing, dropout or stochastic depth and zero-initialises the last BN of each residual
 branch (benchmarks/recipe_choice.md: a few hundred steps are too few for regularisation to
-pay, and zero-init is what lets EfficientNet-B0 learn in the first epoch), at 0.05 per 256
-images. "paper" follows EfficientNet's recipe: RMSProp (decay 0.9, momentum 0.9, eps 1e-3), BN
+pay, and zero-init is what lets EfficientNet-B0 learn in the first epoch), at 0.1 per 256
+images after one epoch of warmup (TrainConfig.warmup_epochs). "paper" follows EfficientNet's recipe: RMSProp (decay 0.9, momentum 0.9, eps 1e-3), BN
 momentum 0.99 (torch: 0.01), weight decay 1e-5, lr 0.016 per 256 images, warmup then
 exponential decay 0.97 every 2.4 epochs, with that decay compressed so the short run ends
 at the learning rate the paper's 350 epochs end at.
@@ -67,7 +67,7 @@ def paper_decay(progress: float) -> float:
 
 
 PRESETS: dict[str, Preset] = {
-    "short": Preset(lr_per_256=0.05, weight_decay=5e-5, make=sgd_nesterov, decay=cosine, bn_momentum=0.1,
+    "short": Preset(lr_per_256=0.1, weight_decay=5e-5, make=sgd_nesterov, decay=cosine, bn_momentum=0.1,
                     label_smoothing=0.0, augment=False, model_dropout=False, zero_init_residual=True),
     "paper": Preset(lr_per_256=0.016, weight_decay=1e-5, make=rmsprop, decay=paper_decay, bn_momentum=0.01),
 }
