@@ -118,8 +118,8 @@ def default_workers(device: str, waiting: int | None = None) -> int:
     (`work_on` gives each 1 torch thread), never more than the `waiting` networks when known.
 
     At the proxy's small batches one training does not keep two CPU threads busy: on a 2-core CPU
-    the demo grid took 0.77x the time with 2 workers of 1 thread as with 1 worker of 2
-    (benchmarks/workers.md).
+    two 1-thread trainings side by side ran 1.2-1.45x the images per second of one on 2 threads,
+    and the demo grid took 0.87-0.97x the time (benchmarks/workers.md).
     """
     if device in ("auto", "cuda") and torch.cuda.is_available():
         workers = torch.cuda.device_count()

@@ -36,7 +36,8 @@ def train_proxy(
     """Train `model` in place on `data` at `resolution` px and score it on the held-out split.
 
     After each epoch (0-based index; the last one only when `config.evaluate_every_epoch` is False)
-    the top-1 accuracy goes to `on_epoch`; a True answer stops the run as "pruned". A non-finite loss stops it as "diverged".
+    the top-1 accuracy goes to `on_epoch`; a True answer stops the run as "pruned". A non-finite
+    loss stops it as "diverged".
     Regularisation (augmentation, label smoothing, the model's dropout and drop-path) follows
     `config`, or the optimizer preset where `config` leaves it None.
     """

@@ -6,10 +6,10 @@ running statistics settle within a few hundred steps; it trains without augmenta
 smoothing, dropout or stochastic depth and zero-initialises the last BN of each residual
 branch (benchmarks/recipe_choice.md: a few hundred steps are too few for regularisation to
 pay, and zero-init is what lets EfficientNet-B0 learn in the first epoch), at 0.1 per 256
-images after one epoch of warmup (TrainConfig.warmup_epochs). "paper" follows EfficientNet's recipe: RMSProp (decay 0.9, momentum 0.9, eps 1e-3), BN
-momentum 0.99 (torch: 0.01), weight decay 1e-5, lr 0.016 per 256 images, warmup then
-exponential decay 0.97 every 2.4 epochs, with that decay compressed so the short run ends
-at the learning rate the paper's 350 epochs end at.
+images after one epoch of warmup (TrainConfig.warmup_epochs). "paper" follows EfficientNet's
+recipe: RMSProp (decay 0.9, momentum 0.9, eps 1e-3), BN momentum 0.99 (torch: 0.01), weight
+decay 1e-5, lr 0.016 per 256 images, warmup then exponential decay 0.97 every 2.4 epochs, with
+that decay compressed so the short run ends at the learning rate the paper's 350 epochs end at.
 """
 
 from __future__ import annotations
