@@ -113,13 +113,12 @@ def work_on(study: optuna.Study, prepared: Prepared, storage_url: str, *, worker
                             f"rerun the same command to resume")
 
 
-def default_workers(device: str, waiting: int | None = None) -> int:
+def default_workers(device: str, waiting: int) -> int:
     """Worker processes when none are asked for: one per GPU on CUDA, else one per CPU core
-    (`work_on` gives each 1 torch thread), never more than the `waiting` networks when known.
+    (`work_on` gives each 1 torch thread); at least 1, at most the `waiting` networks.
 
     At the proxy's small batches one training does not keep two CPU threads busy: on a 2-core CPU
-    two 1-thread trainings side by side ran 1.2-1.45x the images per second of one on 2 threads,
-    and the demo grid took 0.87-0.97x the time (benchmarks/workers.md).
+    the demo grid took 0.87x and 0.97x the time with 2 workers as with 1 (benchmarks/workers.md).
     """
     if device in ("auto", "cuda") and torch.cuda.is_available():
         workers = torch.cuda.device_count()
@@ -127,7 +126,7 @@ def default_workers(device: str, waiting: int | None = None) -> int:
         workers = 1
     else:
         workers = os.cpu_count() or 1
-    return max(1, min(workers, waiting)) if waiting is not None else workers
+    return max(1, min(workers, waiting))
 
 
 def worker_devices(device: str, workers: int) -> list[str]:

@@ -26,7 +26,7 @@ def one_thread() -> Iterator[None]:
 def one_worker_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands run in this process unless a test asks for --workers: the default of one worker per
     core would spawn processes in every test (test_runner_workers.py tests that default)."""
-    monkeypatch.setattr("scalesearch.cli.study_options.default_workers", lambda device, waiting=None: 1)
+    monkeypatch.setattr("scalesearch.cli.study_options.default_workers", lambda device, waiting: 1)
 
 
 @pytest.fixture()

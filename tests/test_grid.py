@@ -394,7 +394,7 @@ def test_evaluate_every_epoch_keeps_each_epochs_accuracy(spec, runs, capsys) -> 
 def test_default_workers_one_per_core_or_gpu_and_no_more_than_waiting_networks(monkeypatch) -> None:
     monkeypatch.setattr(scalesearch.runner.os, "cpu_count", lambda: 8)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert [default_workers("auto"), default_workers("cpu", 3), default_workers("cpu", 0)] == [8, 3, 1]
+    assert [default_workers("auto", 64), default_workers("cpu", 3), default_workers("cpu", 0)] == [8, 3, 1]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
     assert [default_workers("auto", 10), default_workers("cuda", 2), default_workers("cuda:1", 10)] == [4, 2, 1]
@@ -404,7 +404,7 @@ def test_default_workers_one_per_core_or_gpu_and_no_more_than_waiting_networks(m
 def test_without_workers_the_default_sees_the_waiting_networks(spec, runs, monkeypatch, capsys) -> None:
     asked = []
     monkeypatch.setattr("scalesearch.cli.study_options.default_workers",
-                        lambda device, waiting=None: asked.append((device, waiting)) or 1)
+                        lambda device, waiting: asked.append((device, waiting)) or 1)
     code, _, err = run(grid_argv(spec, runs), capsys)
     assert (code, asked) == (0, [("cpu", 4)]), err
 
