@@ -1,14 +1,14 @@
 """What pruning saves on the demo grid, over several seeds, and whether it keeps a tied-best network.
 
 For each seed, runs the same `scalesearch grid --phi 1` twice, exhaustive (--prune none) and
-pruned (--prune sha, first rung --prune-from), interleaved, as separate studies under one runs
-folder (each run's printed ranking is kept in runs/…/STUDY/output.txt; a rerun of this script
-reuses finished runs); then compares the epochs trained, the training wall time, and the sets of
-networks each search cannot tell from its best (the tie test of its own ranking). Extra
-arguments go to every run:
+pruned (--prune PRUNER, first rung or screening run --prune-from), interleaved, as separate
+studies under one runs folder (each run's printed ranking is kept in runs/…/STUDY/output.txt; a
+rerun of this script reuses finished runs); then compares the epochs trained (screening runs
+included), the training wall time, and the sets of networks each search cannot tell from its
+best (the tie test of its own ranking). Extra arguments go to every run:
 
     python benchmarks/pruning.py --seeds 0,1,2 --prune-from 2
-    python benchmarks/pruning.py --seeds 0,1,2 -- --epochs 4
+    python benchmarks/pruning.py --pruner screen --prune-from 1 -- --epochs 8 --noise-from runs/calibrate-b0-to8
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import optuna
 
 from scalesearch.results import rank
 from scalesearch.storage import default_storage_url, open_storage
-from scalesearch.study import stored_config, study_results
+from scalesearch.study import epochs_trained, stored_config, study_results
 
 
 def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: list[str]) -> tuple[float, set, float]:
@@ -45,15 +45,16 @@ def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: lis
     wall = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
     results = study_results(loaded)
     ranking = rank(results, stored_config(loaded).scoring)
-    return wall, set(ranking.tied["candidate"]), sum(r.epochs_trained for r in results)
+    return wall, set(ranking.tied["candidate"]), epochs_trained(loaded)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/pruning-bench"))
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--pruner", default="sha", choices=("sha", "hyperband"))
-    parser.add_argument("--prune-from", type=int, default=2, help="first pruning epoch (default 2)")
+    parser.add_argument("--pruner", default="sha", choices=("sha", "hyperband", "screen"))
+    parser.add_argument("--prune-from", type=int, default=2,
+                        help="first pruning epoch, or the screening run's epochs (default 2)")
     parser.add_argument("extra", nargs="*", help="arguments for every grid run (after --)")
     args = parser.parse_args()
 

@@ -65,6 +65,9 @@ def nas_study(skeleton: str, *, lists: SpaceLists = SpaceLists(), sampler: str =
         raise UserError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
     if sampler == "nsga2" and pruning.method != "none":
         raise UserError("NSGA-II searches two objectives, which Optuna cannot prune: use --prune none")
+    if pruning.method == "screen":
+        raise UserError("a search samples its networks one at a time, so it cannot screen them all first: "
+                        "use --prune sha or hyperband")
     space = SearchSpace(load_skeleton(skeleton).spec, lists)
     check_target(space, target_macs)
     return StudyConfig(kind="nas", baseline=portable_baseline(skeleton),

@@ -29,7 +29,8 @@ from scalesearch.data import ImageDataset
 from scalesearch.errors import UserError
 from scalesearch.record import NetworkPlan, NetworkResult, load_baselines, plan_networks
 from scalesearch.storage import Heartbeat
-from scalesearch.study import create_or_resume, final_epoch, is_result, join_study, network_count
+from scalesearch.study import (create_or_resume, enqueue_promoted, final_epoch, has_earlier_twin, is_screen,
+                               join_study, planned_trainings, trainings_done)
 from scalesearch.study_config import StudyConfig
 from scalesearch.train import train_proxy
 
@@ -82,7 +83,7 @@ def work_on(study: optuna.Study, prepared: Prepared, storage_url: str, *, worker
     `here(study, prepared, device=None, on_trial=...)` is the work of this process (default `work`);
     a worker process joins the study and runs `joined(study, config, device)` (default `work` too).
     """
-    with _Progress(study, progress) as bar:
+    with _Progress(study, prepared.config, progress) as bar:
         if workers == 1:
             (here or work)(study, prepared, device=None, on_trial=bar.refresh)
             return
@@ -201,7 +202,8 @@ class _Interrupts:
 
 def work(study: optuna.Study, prepared: Prepared, *, device: str | None,
          on_trial: Callable[[], None] | None = None) -> None:
-    """Train waiting networks until none is waiting or running anywhere."""
+    """Train waiting networks until none is waiting or running anywhere (and, in a screened study, the
+    promoted networks once every screening run is done)."""
     config = prepared.config.for_worker(device)
     callbacks = [lambda _study, _trial: on_trial()] if on_trial else []
     with _Interrupts() as interrupts:
@@ -215,7 +217,7 @@ def work(study: optuna.Study, prepared: Prepared, *, device: str | None,
                 study.optimize(objective, n_trials=1, catch=(_SpareTrial,), callbacks=callbacks)
             elif study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 time.sleep(POLL_SECONDS)
-            else:
+            elif not enqueue_promoted(study, config):  # a screened study's second stage, once
                 return
 
 
@@ -232,20 +234,21 @@ def _objective(prepared: Prepared, interrupts: _Interrupts) -> Callable[[optuna.
 
 def _evaluate(trial: optuna.Trial, prepared: Prepared) -> float:
     """Train the trial's network, record its result, and return its objective (or raise TrialPruned)."""
-    if "network" not in trial.user_attrs:
+    if "network" not in trial.user_attrs or has_earlier_twin(trial):
         trial.set_user_attr("spare", True)
         raise _SpareTrial()
     plan = NetworkPlan.from_attrs(trial.user_attrs)
     trial.suggest_int("network", plan.index, plan.index)
-    return train_trial(trial, plan, prepared).objective
+    return train_trial(trial, plan, prepared, screen=is_screen(trial)).objective
 
 
-def train_trial(trial: optuna.Trial, plan: NetworkPlan, prepared: Prepared) -> NetworkResult:
-    """Train `plan` as `trial`: per-epoch accuracy reported to the pruner (single-objective studies), the
-    result recorded as the trial's attributes; TrialPruned when the pruner stopped it."""
+def train_trial(trial: optuna.Trial, plan: NetworkPlan, prepared: Prepared, *, screen: bool = False) -> NetworkResult:
+    """Train `plan` as `trial` (its screening run when `screen`): per-epoch accuracy reported to the pruner
+    (single-objective studies), the result recorded as the trial's attributes; TrialPruned when the pruner
+    stopped it."""
     config, last_epoch = prepared.config, final_epoch(prepared.config)
     single = len(trial.study.directions) == 1  # Optuna prunes single-objective studies only
-    prune = single and config.pruning.method != "none" and not plan.probe
+    prune = single and config.pruning.on_epochs and not plan.probe
     history: list[float] = []
 
     def on_epoch(epoch: int, accuracy: float) -> bool:
@@ -255,7 +258,7 @@ def train_trial(trial: optuna.Trial, plan: NetworkPlan, prepared: Prepared) -> N
             trial.report(accuracy, epoch + 1)
         return prune and epoch + 1 < last_epoch and trial.should_prune()
 
-    result = train_network(plan, prepared, on_epoch)
+    result = train_network(plan, prepared, on_epoch, screen=screen)
     for key, value in result.to_attrs().items():
         trial.set_user_attr(key, value)
     if result.status == "pruned":
@@ -263,20 +266,22 @@ def train_trial(trial: optuna.Trial, plan: NetworkPlan, prepared: Prepared) -> N
     return result
 
 
-def train_network(plan: NetworkPlan, prepared: Prepared,
-                  on_epoch: Callable[[int, float], bool] | None = None) -> NetworkResult:
-    """Proxy-train `plan` once per seed (the probe's seeds for the noise probe) and score the mean.
+def train_network(plan: NetworkPlan, prepared: Prepared, on_epoch: Callable[[int, float], bool] | None = None,
+                  *, screen: bool = False) -> NetworkResult:
+    """Proxy-train `plan` once per seed (the probe's seeds for the noise probe) and score the mean; with
+    `screen`, its screening run: `pruning.min_epoch` epochs, the study's seeds.
 
     Weights come from the seed alone. `on_epoch` sees the first seed's accuracies and may
     prune; a pruned or diverged seed ends the network's training.
     """
     config = prepared.config
-    seeds = config.probe_seeds if plan.probe else config.seeds
+    seeds = config.probe_seeds if plan.probe and not screen else config.seeds
     training = config.training
     if training.evaluate_every_epoch is None:
         training = replace(training, evaluate_every_epoch=config.needs_epoch_accuracy)
-    if plan.epochs is not None:
-        training = replace(training, epochs=plan.epochs, images=None)
+    epochs = config.pruning.min_epoch if screen else plan.epochs
+    if epochs is not None:
+        training = replace(training, epochs=epochs, images=None)
     started = time.perf_counter()
     accuracies, histories, epochs, status = [], [], 0.0, "ok"
     for number, seed in enumerate(seeds):
@@ -298,15 +303,18 @@ def train_network(plan: NetworkPlan, prepared: Prepared,
 
 
 class _Progress:
-    """Networks with a result out of the study's networks, with tqdm's estimate of the time left."""
+    """Trainings with a result out of those planned (one per network, plus a screened study's screening
+    runs), with tqdm's estimate of the time left."""
 
-    def __init__(self, study: optuna.Study, enabled: bool) -> None:
-        self.study = study
-        self.bar = tqdm(total=network_count(study), initial=self._done(), desc="networks", unit="net",
+    def __init__(self, study: optuna.Study, config: StudyConfig, enabled: bool) -> None:
+        self.study, self.config = study, config
+        screened = config.pruning.method == "screen"
+        self.bar = tqdm(total=planned_trainings(study, config), initial=self._done(),
+                        desc="trainings" if screened else "networks", unit="run" if screened else "net",
                         disable=not enabled, dynamic_ncols=True)
 
     def _done(self) -> int:
-        return len({t.user_attrs["network"] for t in self.study.get_trials(deepcopy=False) if is_result(t)})
+        return trainings_done(self.study)
 
     def __enter__(self) -> _Progress:
         return self
@@ -315,6 +323,7 @@ class _Progress:
         self.bar.close()
 
     def refresh(self) -> None:
+        self.bar.total = planned_trainings(self.study, self.config)  # known once a screen is decided
         done = self._done()
         if done > self.bar.n:
             self.bar.update(done - self.bar.n)

@@ -3,6 +3,8 @@
 Each distinct network is one Optuna trial, enqueued when the study is created (under a
 lock, so that simultaneous creators end with one study); workers only pull waiting trials.
 A rerun enqueues again only the networks that have no result and no trial waiting or running.
+With `--prune screen` a network's first trial is its screening run, and the promoted networks
+get a second one once every network is screened (scalesearch.screening).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import math
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from scalesearch import screening
 from scalesearch.errors import UserError
 from scalesearch.record import NetworkPlan, NetworkResult
+from scalesearch.screening import PROMOTED_KEY, SCREEN_ATTR
 from scalesearch.storage import Heartbeat, creation_lock, open_read_only, open_storage, redact, sqlite_path
 from scalesearch.study_config import Pruning, StudyConfig, identity_difference
 
@@ -61,7 +65,7 @@ def create_or_resume(config: StudyConfig, plans: tuple[NetworkPlan, ...], url: s
                 study.set_user_attr(COMMAND_KEY, command)
         else:
             _check_same_config(study, config)
-        enqueue_missing(study, plans)
+        enqueue_missing(study, plans, config)
     return study
 
 
@@ -88,13 +92,50 @@ def _check_same_config(study: optuna.Study, config: StudyConfig) -> None:
                         f"--study name")
 
 
-def enqueue_missing(study: optuna.Study, plans: tuple[NetworkPlan, ...]) -> int:
-    """Queue every network without a result or a waiting or running trial; returns how many."""
-    held = {t.user_attrs.get("network") for t in study.get_trials(deepcopy=False, states=_HELD)}
+def enqueue_missing(study: optuna.Study, plans: tuple[NetworkPlan, ...], config: StudyConfig) -> int:
+    """Queue every network without a result or a waiting or running trial (under `--prune screen` its
+    screening run, then the promoted networks' full trainings); returns how many were queued."""
+    if config.pruning.method != "screen":
+        return _enqueue(study, plans, screen=False)
+    return _enqueue(study, plans, screen=True) + enqueue_promoted(study, config)
+
+
+def enqueue_promoted(study: optuna.Study, config: StudyConfig) -> int:
+    """Once every network of a screened study has its screening run: decide which are promoted (once,
+    stored in the study) and queue their full trainings that are missing. 0 for any other study."""
+    if config.pruning.method != "screen":
+        return 0
+    screens = _first_results(study, screen=True)
+    if len(screens) < network_count(study):
+        return 0
+    promoted = study.user_attrs.get(PROMOTED_KEY)
+    if promoted is None:  # two workers deciding at once store the same decision: it follows from the results
+        promoted = list(screening.promote(screens.values(), len(config.probe_seeds) > len(config.seeds)))
+        study.set_user_attr(PROMOTED_KEY, promoted)
+    return _enqueue(study, tuple(screens[index].plan for index in promoted), screen=False)
+
+
+def _enqueue(study: optuna.Study, plans: tuple[NetworkPlan, ...], *, screen: bool) -> int:
+    held = {t.user_attrs.get("network") for t in study.get_trials(deepcopy=False, states=_HELD)
+            if is_screen(t) == screen}
     missing = [plan for plan in plans if plan.index not in held]
+    stage = {SCREEN_ATTR: True} if screen else {}
     for plan in missing:
-        study.enqueue_trial({"network": plan.index}, user_attrs=plan.to_attrs())
+        study.enqueue_trial({"network": plan.index}, user_attrs={**plan.to_attrs(), **stage})
     return len(missing)
+
+
+def has_earlier_twin(trial: optuna.Trial) -> bool:
+    """Whether a trial of the same network and stage, numbered before `trial`, is waiting, running or done:
+    then `trial` is a duplicate (two workers queued the same promoted network at the same moment)."""
+    network, screen = trial.user_attrs.get("network"), bool(trial.user_attrs.get(SCREEN_ATTR))
+    return any(t.number < trial.number and t.user_attrs.get("network") == network and is_screen(t) == screen
+               for t in trial.study.get_trials(deepcopy=False, states=_HELD))
+
+
+def is_screen(trial: FrozenTrial) -> bool:
+    """A screening run (`--prune screen`), not a network's full training."""
+    return bool(trial.user_attrs.get(SCREEN_ATTR))
 
 
 def join_study(url: str, name: str, heartbeat: Heartbeat = Heartbeat()) -> tuple[optuna.Study, StudyConfig]:
@@ -116,12 +157,38 @@ def is_result(trial: FrozenTrial) -> bool:
 
 
 def study_results(study: optuna.Study) -> list[NetworkResult]:
-    """One result per network (its first), in network order."""
+    """One result per network (its first), in network order; in a screened study, the networks decided so
+    far: a promoted network's full training, another's screening run (scalesearch.screening.merge)."""
+    results = _first_results(study, screen=False)
+    screens = _first_results(study, screen=True)
+    if screens:
+        results = screening.merge(results, screens, study.user_attrs.get(PROMOTED_KEY))
+    return [results[index] for index in sorted(results)]
+
+
+def _first_results(study: optuna.Study, *, screen: bool) -> dict[int, NetworkResult]:
     results: dict[int, NetworkResult] = {}
     for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        if is_result(trial) and trial.user_attrs["network"] not in results:
+        if is_result(trial) and is_screen(trial) == screen and trial.user_attrs["network"] not in results:
             results[trial.user_attrs["network"]] = NetworkResult.from_attrs(trial.user_attrs)
-    return [results[index] for index in sorted(results)]
+    return results
+
+
+def epochs_trained(study: optuna.Study) -> float:
+    """The epochs of every training the study recorded, summed over seeds, screening runs included."""
+    return sum(r.epochs_trained for screen in (False, True) for r in _first_results(study, screen=screen).values())
+
+
+def trainings_done(study: optuna.Study) -> int:
+    """Trainings with a result: networks, and in a screened study also their screening runs."""
+    return len({(t.user_attrs["network"], is_screen(t)) for t in study.get_trials(deepcopy=False) if is_result(t)})
+
+
+def planned_trainings(study: optuna.Study, config: StudyConfig) -> int:
+    """Trainings the study will record: one per network, plus the screening runs of a screened study."""
+    if config.pruning.method != "screen":
+        return network_count(study)
+    return screening.planned_trainings(network_count(study), study.user_attrs.get(PROMOTED_KEY))
 
 
 def waiting_networks(study: optuna.Study) -> int:

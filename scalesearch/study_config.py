@@ -20,7 +20,8 @@ from scalesearch.train import TrainConfig
 from scalesearch.training.config import SEED, check_config
 from scalesearch.training.device import resolve_device
 
-PRUNERS = ("none", "sha", "hyperband")
+TRIAL_PRUNERS = ("none", "sha", "hyperband")  # Optuna's, on the per-epoch accuracy inside one training
+PRUNERS = (*TRIAL_PRUNERS, "screen")  # screen: a short run of its own first (scalesearch.screening)
 MAX_SEEDS = 20
 MAX_POINTS = 5000
 MAX_PRUNE_EPOCH = 1000
@@ -49,7 +50,12 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class Pruning:
-    """Successive halving (or Hyperband) on per-epoch accuracy, from epoch `min_epoch` on."""
+    """How weak networks are stopped early, from `min_epoch` epochs on.
+
+    sha and hyperband: Optuna's pruners on the per-epoch accuracy of each training. screen: every
+    network first trains a separate `min_epoch`-epoch run, with its own schedule; only the best
+    third of them (and the noise probe, when it measures the noise) train the full budget.
+    """
 
     method: str = "sha"
     min_epoch: int = 1
@@ -59,6 +65,11 @@ class Pruning:
             raise UserError(f"unknown pruner {self.method!r}; choose from {', '.join(PRUNERS)}")
         if not 1 <= self.min_epoch <= MAX_PRUNE_EPOCH:
             raise UserError(f"the first pruning epoch must be in 1..{MAX_PRUNE_EPOCH}, got {self.min_epoch}")
+
+    @property
+    def on_epochs(self) -> bool:
+        """Whether a pruner decides on each training's per-epoch accuracy (Optuna's sha, hyperband)."""
+        return self.method in TRIAL_PRUNERS and self.method != "none"
 
 
 @dataclass(frozen=True)
@@ -154,12 +165,16 @@ class StudyConfig:
     def needs_epoch_accuracy(self) -> bool:
         """Whether trainings score every epoch: a pruner decides on them and a calibration ranks its epochs;
         any other study scores the last epoch only."""
-        return self.pruning.method != "none" or self.kind == "calibrate"
+        return self.pruning.on_epochs or self.kind == "calibrate"
 
     def validate_training(self, train_size: int) -> None:
         """Check the training settings against the data before anything is written (UserError)."""
         resolve_device(self.training.device)
         epochs = {point.epochs for point in self.points}
+        shortest = min(self.training.epochs if budget is None else budget for budget in epochs)
+        if self.pruning.method == "screen" and self.pruning.min_epoch >= shortest:
+            raise UserError(f"a screening run of {self.pruning.min_epoch} epochs (--prune-from) must be shorter "
+                            f"than the budget of {shortest:g} epochs")
         for budget in epochs:
             config = self.training if budget is None else replace(self.training, epochs=budget, images=None)
             check_config(config, self.proxy_resolution, train_size)

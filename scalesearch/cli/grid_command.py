@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from scalesearch.cli.train_options import add_training_arguments, training_confi
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.runner import prepare
+from scalesearch.screening import REDUCTION_FACTOR
 from scalesearch.study_config import MAX_PRUNE_EPOCH, PRUNERS, Pruning, StudyConfig
 
 # The demo defaults: chosen so that `make demo` searches the default grid in under 10 minutes on
@@ -68,14 +70,25 @@ def _grid(args: argparse.Namespace) -> int:
     config = grid_config_from_args(args, partial(print, file=sys.stderr))  # where the noise comes from, always
     prepared = prepare(config)
     total = dict(config.settings)["grid_points"]
-    trainings = len(prepared.plans) * len(config.seeds) + len(config.probe_seeds) - len(config.seeds)
     say(f"grid: {total} points, {len(config.points)} with |α·β²·γ² − {args.product:g}| <= {args.tol:g}, "
         f"{len(prepared.plans)} distinct networks; T = {config.scoring.target_macs:,.0f} MACs; "
-        f"{trainings} proxy trainings ({len(config.probe_seeds)} seeds of the noise probe)")
+        f"{_trainings(config, len(prepared.plans))}")
     done = create_and_work(args, name, prepared, say)
     if done is not None:
         report_ranking(done.study, config, done.run_dir, args.top, baseline_argument=args.baseline)
     return 0
+
+
+def _trainings(config: StudyConfig, networks: int) -> str:
+    """What the grid will train, for its head line."""
+    measures = len(config.probe_seeds) > len(config.seeds)
+    probe = f"{len(config.probe_seeds)} seeds of the noise probe" if measures else "the noise known"
+    if config.pruning.method == "screen":
+        also = " and the noise probe" if measures else ""
+        return (f"{networks} screening runs of {config.pruning.min_epoch} epoch(s), then the best "
+                f"{math.ceil(networks / REDUCTION_FACTOR)}{also} to {config.training.epochs:g} epochs ({probe})")
+    trainings = networks * len(config.seeds) + len(config.probe_seeds) - len(config.seeds)
+    return f"{trainings} proxy trainings ({probe})"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -112,11 +125,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--hard", action="store_true", help="hard constraint: w=0 within T, -1 beyond")
     add_seed_arguments(scoring, probe="the paper's point, else the first candidate")
     scoring.add_argument("--prune", choices=PRUNERS, default=DEFAULT_PRUNE,
-                         help=f"stop weak networks early on their per-epoch accuracy (default {DEFAULT_PRUNE}: at "
-                              f"the demo's budget no epoch before the last ranks reliably, benchmarks/pruning.md)")
+                         help=f"stop weak networks early: sha or hyperband on each training's per-epoch accuracy; "
+                              f"screen: every network first trains a short run of --prune-from epochs, and the best "
+                              f"third trains the full budget (default {DEFAULT_PRUNE}; README, Pruning)")
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,
-                         help=f"first epoch at which the pruner may stop a network (default {DEFAULT_PRUNE_FROM}: "
-                              f"τ = 0.6 against the last epoch in `calibrate`'s 4-epoch runs, benchmarks/pruning.md)")
+                         help=f"first epoch at which sha or hyperband may stop a network, or the screening run's "
+                              f"epochs (default {DEFAULT_PRUNE_FROM}: τ = 0.6 against the last epoch in `calibrate`'s "
+                              f"4-epoch runs; README, Pruning)")
     add_noise_from_argument(scoring)
     add_proxy_resolution_argument(scoring, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="grid-BASELINE-phiPHI")

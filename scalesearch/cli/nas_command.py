@@ -24,7 +24,7 @@ from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RAN
 from scalesearch.report import write_report
 from scalesearch.results import NO_RESULTS
 from scalesearch.runner import prepare
-from scalesearch.study_config import MAX_PRUNE_EPOCH, PRUNERS, Pruning
+from scalesearch.study_config import MAX_PRUNE_EPOCH, TRIAL_PRUNERS, Pruning
 
 
 def _study_name(args: argparse.Namespace) -> str:
@@ -104,7 +104,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help=f"reward exponent {in_range(EXPONENT_RANGE)} (default {SOFT_EXPONENT})")
     scoring.add_argument("--hard", action="store_true", help="hard constraint: w=0 within T, -1 beyond")
     add_seed_arguments(scoring, probe="trial 0, the skeleton")
-    scoring.add_argument("--prune", choices=PRUNERS, default=DEFAULT_PRUNE,
+    scoring.add_argument("--prune", choices=TRIAL_PRUNERS, default=DEFAULT_PRUNE,
                          help=f"stop weak samples on their per-epoch accuracy; tpe and random only (default "
                               f"{DEFAULT_PRUNE})")
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,

@@ -1,0 +1,155 @@
+"""`--prune screen`: a short run of its own for every network, then the best third to the full budget.
+
+The promotion rule on constructed results, where the answer is known; then the tiny grid of
+test_grid.py end to end (4 networks, 1-epoch screens, 2-epoch budget, a noise probe of 2 seeds): what is trained, what
+the ranking shows, resume, a duplicate queued by two workers at once, and bad input.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+import scalesearch.runner
+from scalesearch.record import NetworkPlan, NetworkResult
+from scalesearch.scaling import Multipliers
+from scalesearch.screening import PROMOTED_KEY, SCREEN_ATTR, merge, promote
+from scalesearch.study import epochs_trained, study_results
+from test_grid import STUDY, accuracies, grid_argv, load, run, write_spec
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+SCREEN = ["--prune", "screen", "--prune-from", "1"]  # after TRAIN's "--prune none": the last one counts
+
+
+def result(index: int, objective: float, status: str = "ok", probe: bool = False) -> NetworkResult:
+    plan = NetworkPlan(index=index, points=({"alpha": 1.0 + index / 10},), multipliers=Multipliers(),
+                       resolution=32, proxy_resolution=16, epochs=None, macs=1000, params=10, activations=10,
+                       probe=probe)
+    return NetworkResult(plan=plan, status=status, seeds=(0,), accuracies=(objective,), histories=((objective,),),
+                         epochs_trained=1.0, wall_seconds=1.0, objective=objective)
+
+
+# --- the rule --------------------------------------------------------------------------------
+
+
+def test_the_best_third_is_promoted_ties_in_network_order_diverged_never() -> None:
+    screens = [result(0, 0.5), result(1, 0.9), result(2, 0.7), result(3, 0.7), result(4, 0.95, "diverged"),
+               result(5, 0.1), result(6, 0.2)]
+    assert promote(screens, probe_measures_noise=False) == (1, 2, 3)  # ceil(7 / 3) = 3; 2 before 3 at 0.7
+
+
+def test_the_noise_probe_is_promoted_only_when_it_measures_the_noise() -> None:
+    screens = [result(0, 0.1, probe=True), result(1, 0.9), result(2, 0.8), result(3, 0.7)]
+    assert promote(screens, probe_measures_noise=True) == (0, 1, 2)
+    assert promote(screens, probe_measures_noise=False) == (1, 2)
+
+
+def test_merge_keeps_promoted_full_trainings_and_prunes_the_rest() -> None:
+    screens = {i: result(i, 0.5 + i / 10) for i in range(3)} | {3: result(3, 0.0, "diverged")}
+    finals = {2: replace(result(2, 0.9), epochs_trained=2.0)}
+    assert merge(finals, screens, None) == {}  # nothing decided before every network is screened
+    merged = merge(finals, screens, [2])
+    assert {i: r.status for i, r in merged.items()} == {0: "pruned", 1: "pruned", 2: "ok", 3: "diverged"}
+    assert merged[2] is finals[2] and merged[0].accuracies == screens[0].accuracies
+
+
+# --- end to end on the tiny grid -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def screened(one_thread, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screened")
+    spec, runs = write_spec(folder), folder / "runs"
+    code, out, err = run(grid_argv(spec, runs, *SCREEN))
+    return spec, runs, code, out, err
+
+
+def test_every_network_is_screened_then_only_the_promoted_train_the_budget(screened) -> None:
+    _, runs, code, out, err = screened
+    assert code == 0, err
+    study = load(runs)
+    trials = study.get_trials()
+    screens = [t for t in trials if t.user_attrs.get(SCREEN_ATTR)]
+    finals = [t for t in trials if not t.user_attrs.get(SCREEN_ATTR)]
+    assert [t.number for t in screens] == [0, 1, 2, 3]  # every screening run comes first
+    assert {len(h) for t in screens for h in t.user_attrs["accuracy_history"]} == {1}  # 1 epoch, seed 0 only
+    assert all(t.user_attrs["seeds"] == [0] for t in screens)
+    by_objective = sorted(screens, key=lambda t: (-t.user_attrs["objective"], t.user_attrs["network"]))
+    best, probe = {t.user_attrs["network"] for t in by_objective[:2]}, 0  # ceil(4 / 3) = 2; the probe: the noise
+    assert sorted(study.user_attrs[PROMOTED_KEY]) == sorted(best | {probe})
+    assert sorted(t.user_attrs["network"] for t in finals) == sorted(best | {probe})
+    assert all(t.user_attrs["epochs_trained"] == 2 * len(t.user_attrs["seeds"]) for t in finals)
+    assert [t.user_attrs["seeds"] for t in finals if t.user_attrs["network"] == probe] == [[0, 1]]
+    # 4 screening runs of 1 epoch, the probe's 2 seeds (--noise-seeds 2) and the other best networks' 1 seed
+    assert epochs_trained(study) == 4 + 2 * 2 + 2 * len(best - {probe})
+
+
+def test_the_ranking_shows_the_screened_out_networks_as_pruned(screened) -> None:
+    _, runs, _, out, err = screened
+    study = load(runs)
+    results = {r.plan.index: r for r in study_results(study)}
+    promoted = set(study.user_attrs[PROMOTED_KEY])
+    assert Counter(r.status for r in results.values()) == Counter(ok=len(promoted), pruned=4 - len(promoted))
+    table = pd.read_csv(runs / STUDY / "results.csv")
+    assert Counter(table["status"]) == Counter(ok=len(promoted), pruned=4 - len(promoted))
+    assert "4 of 4 networks evaluated" in out
+
+
+def test_a_rerun_trains_nothing_and_an_interrupted_screen_resumes_to_the_same_numbers(screened, tmp_path,
+                                                                                     monkeypatch, capsys) -> None:
+    spec, runs, _, _, _ = screened
+    before = len(load(runs).get_trials())
+    code, _, err = run(grid_argv(spec, runs, *SCREEN), capsys)
+    assert (code, len(load(runs).get_trials())) == (0, before), err
+
+    real, calls = scalesearch.runner.train_network, []
+
+    def interrupted_on_fifth(plan, *args, **kwargs):  # the first full training, after the 4 screens
+        calls.append(plan.index)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(plan, *args, **kwargs)
+
+    fresh = tmp_path / "runs"
+    monkeypatch.setattr(scalesearch.runner, "train_network", interrupted_on_fifth)
+    code, _, _ = run(grid_argv(spec, fresh, *SCREEN), capsys)
+    assert code == 130
+    monkeypatch.setattr(scalesearch.runner, "train_network", real)
+    code, _, err = run(grid_argv(spec, fresh, *SCREEN), capsys)
+    assert code == 0, err
+    assert accuracies(fresh) == accuracies(runs)
+    assert epochs_trained(load(fresh)) == epochs_trained(load(runs))
+
+
+def test_a_promoted_network_queued_twice_is_trained_once(screened, tmp_path, capsys) -> None:
+    spec, runs, _, _, _ = screened
+    fresh = tmp_path / "runs"
+    code, _, err = run([arg for arg in grid_argv(spec, fresh, *SCREEN, "--no-work") if arg != "--quiet"], capsys)
+    assert code == 0, err
+    assert "4 screening runs of 1 epoch(s), then the best 2 and the noise probe to 2 epochs" in err
+    study = load(fresh)
+    first = study.get_trials()[0]
+    study.enqueue_trial({"network": 0}, user_attrs={k: v for k, v in first.user_attrs.items() if k != SCREEN_ATTR})
+    study.enqueue_trial({"network": 0}, user_attrs={k: v for k, v in first.user_attrs.items() if k != SCREEN_ATTR})
+    code, _, err = run(grid_argv(spec, fresh, *SCREEN), capsys)
+    assert code == 0, err
+    finals = [t for t in load(fresh).get_trials() if not t.user_attrs.get(SCREEN_ATTR)]
+    trained = Counter(t.user_attrs["network"] for t in finals if "accuracy" in t.user_attrs)
+    assert set(trained.values()) == {1}
+    assert [t.user_attrs.get("spare") for t in finals].count(True) == 1
+    assert accuracies(fresh) == accuracies(runs)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--prune-from", "2"], "a screening run of 2 epochs (--prune-from) must be shorter than the budget of 2 epochs"),
+])
+def test_a_screen_as_long_as_the_budget_is_refused(screened, tmp_path, extra, message, capsys) -> None:
+    spec = screened[0]
+    code, out, err = run(grid_argv(spec, tmp_path / "runs", "--prune", "screen", *extra), capsys)
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines()[-1].endswith(message)
+    assert not (tmp_path / "runs").exists()
+
