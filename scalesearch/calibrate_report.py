@@ -35,10 +35,20 @@ def recommendation_line(calibration: Calibration) -> str:
         row = calibration.row(calibration.recommended)
         return (f"smallest budget with τ ≥ {calibration.min_tau:g}: {_epochs(calibration.recommended)} "
                 f"(τ = {row['kendall_tau']:.3f} against {_epochs(largest)}; σ = {row['sigma']:.4f}, spread = "
-                f"{row['spread']:.4f}, {row['wall_seconds']:.3g} s per training)")
+                f"{row['spread']:.4f}, {row['wall_seconds']:.3g} s per training){_screen_hint(calibration)}")
     return (f"no shorter budget ranks like the largest: no budget below {_epochs(largest)} reaches τ ≥ "
             f"{calibration.min_tau:g}; extend the ladder upwards (e.g. --ladder ...,{largest:g},{2 * largest:g}) "
             f"to learn whether {_epochs(largest)} is itself long enough")
+
+
+def _screen_hint(calibration: Calibration) -> str:
+    """A grid command that screens with runs of the recommended budget, when it is a whole number of epochs
+    below the largest."""
+    budget = calibration.recommended
+    if not (budget.is_integer() and budget < calibration.largest):
+        return ""
+    return (f"; as a screening run: scalesearch grid --epochs {calibration.largest:g} --prune screen "
+            f"--prune-from {budget:g}")
 
 
 def single_evaluation_line(calibration: Calibration) -> str | None:

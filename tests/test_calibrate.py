@@ -150,6 +150,7 @@ def test_recommendation_follows_from_the_table(calibrated) -> None:
     table = analyse_study(load(calibrated["runs"])).table
     if table.loc[0, "kendall_tau"] >= 0.7:
         assert "smallest budget with τ ≥ 0.7: 1 epoch (" in out
+        assert "; as a screening run: scalesearch grid --epochs 2 --prune screen --prune-from 1" in out
         assert "rung agreement: 1 epoch has a single evaluation" in out
     else:
         assert "no shorter budget ranks like the largest: no budget below 2 epochs reaches τ ≥ 0.7" in out

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 
 import scalesearch.runner
+from scalesearch.cli import build_parser
+from scalesearch.cli.grid_command import grid_config_from_args
 from scalesearch.record import NetworkPlan, NetworkResult
 from scalesearch.scaling import Multipliers
 from scalesearch.screening import PROMOTED_KEY, SCREEN_ATTR, merge, promote
@@ -153,3 +155,11 @@ def test_a_screen_as_long_as_the_budget_is_refused(screened, tmp_path, extra, me
     assert err.strip().splitlines()[-1].endswith(message)
     assert not (tmp_path / "runs").exists()
 
+
+
+@pytest.mark.parametrize(("prune", "first"), [("screen", 1), ("sha", 2), ("hyperband", 2)])
+def test_the_first_rung_defaults_to_what_the_calibration_measured_for_each_pruner(prune, first) -> None:
+    args = build_parser().parse_args(["grid", "--prune", prune])
+    assert grid_config_from_args(args).pruning.min_epoch == first
+    explicit = build_parser().parse_args(["grid", "--prune", prune, "--prune-from", "3"])
+    assert grid_config_from_args(explicit).pruning.min_epoch == 3

@@ -30,7 +30,8 @@ DEFAULT_TEST_IMAGES = 1000
 DEFAULT_EPOCHS = 3.0
 DEFAULT_PROXY_RESOLUTION = 32
 DEFAULT_PRUNE = "none"
-DEFAULT_PRUNE_FROM = 2
+DEFAULT_PRUNE_FROM = 2  # sha and hyperband: the first rung with τ >= 0.5 inside calibrate's 4-epoch runs
+DEFAULT_SCREEN_EPOCHS = 1  # screen: calibrate's 1-epoch runs rank its spread set as 4-epoch runs (τ = 0.8)
 DEFAULT_ALPHA_RANGE = (1.0, 1.3)  # 10 candidates; the full grid of the best-known public example,
 DEFAULT_BETA_RANGE = (1.0, 1.15)  # α in 1..2 and β, γ in 1..1.5, has 109
 DEFAULT_GAMMA_RANGE = (1.0, 1.15)
@@ -60,8 +61,14 @@ def grid_config_from_args(args: argparse.Namespace, say: Callable[[str], None] =
     config = grid_study(args.baseline, phi=args.phi, space=space, target_macs=args.target_macs, w=args.w,
                         hard=args.hard, data=data_config(args), training=training_config(args), seeds=seeds,
                         proxy_resolution=args.proxy_resolution, resolution=args.resolution,
-                        pruning=Pruning(args.prune, args.prune_from), noise_seeds=args.noise_seeds)
+                        pruning=Pruning(args.prune, _prune_from(args)), noise_seeds=args.noise_seeds)
     return config if args.noise_from is None else with_calibrated_noise(config, Path(args.noise_from), say)
+
+
+def _prune_from(args: argparse.Namespace) -> int:
+    if args.prune_from is not None:
+        return args.prune_from
+    return DEFAULT_SCREEN_EPOCHS if args.prune == "screen" else DEFAULT_PRUNE_FROM
 
 
 def _grid(args: argparse.Namespace) -> int:
@@ -128,10 +135,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help=f"stop weak networks early: sha or hyperband on each training's per-epoch accuracy; "
                               f"screen: every network first trains a short run of --prune-from epochs, and the best "
                               f"third trains the full budget (default {DEFAULT_PRUNE}; README, Pruning)")
-    scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=DEFAULT_PRUNE_FROM,
-                         help=f"first epoch at which sha or hyperband may stop a network, or the screening run's "
-                              f"epochs (default {DEFAULT_PRUNE_FROM}: τ = 0.6 against the last epoch in `calibrate`'s "
-                              f"4-epoch runs; README, Pruning)")
+    scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH),
+                         help=f"first epoch at which sha or hyperband may stop a network (default {DEFAULT_PRUNE_FROM}: "
+                              f"τ = 0.6 against the last epoch inside `calibrate`'s 4-epoch runs), or the screening "
+                              f"run's epochs (default {DEFAULT_SCREEN_EPOCHS}: `calibrate`'s {DEFAULT_SCREEN_EPOCHS}-epoch "
+                              f"runs rank like its 4-epoch runs, τ = 0.8); README, Pruning")
     add_noise_from_argument(scoring)
     add_proxy_resolution_argument(scoring, DEFAULT_PROXY_RESOLUTION)
     add_run_arguments(parser, default_study="grid-BASELINE-phiPHI")
