@@ -110,7 +110,7 @@ def enqueue_promoted(study: optuna.Study, config: StudyConfig) -> int:
         return 0
     promoted = study.user_attrs.get(PROMOTED_KEY)
     if promoted is None:  # two workers deciding at once store the same decision: it follows from the results
-        promoted = list(screening.promote(screens.values(), len(config.probe_seeds) > len(config.seeds)))
+        promoted = list(screening.promote(screens.values(), config.probe_measures_noise))
         study.set_user_attr(PROMOTED_KEY, promoted)
     return _enqueue(study, tuple(screens[index].plan for index in promoted), screen=False)
 

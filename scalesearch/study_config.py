@@ -162,6 +162,11 @@ class StudyConfig:
         return tuple(range(self.seeds[0], self.seeds[0] + self.noise_seeds))
 
     @property
+    def probe_measures_noise(self) -> bool:
+        """Whether the noise probe trains extra seeds to measure the seed noise."""
+        return len(self.probe_seeds) > len(self.seeds)
+
+    @property
     def needs_epoch_accuracy(self) -> bool:
         """Whether trainings score every epoch: a pruner decides on them and a calibration ranks its epochs;
         any other study scores the last epoch only."""

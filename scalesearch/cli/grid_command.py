@@ -88,7 +88,7 @@ def _grid(args: argparse.Namespace) -> int:
 
 def _trainings(config: StudyConfig, networks: int) -> str:
     """What the grid will train, for its head line."""
-    measures = len(config.probe_seeds) > len(config.seeds)
+    measures = config.probe_measures_noise
     probe = f"{len(config.probe_seeds)} seeds of the noise probe" if measures else "the noise known"
     if config.pruning.method == "screen":
         also = " and the noise probe" if measures else ""
