@@ -163,3 +163,14 @@ def test_the_first_rung_defaults_to_what_the_calibration_measured_for_each_prune
     assert grid_config_from_args(args).pruning.min_epoch == first
     explicit = build_parser().parse_args(["grid", "--prune", prune, "--prune-from", "3"])
     assert grid_config_from_args(explicit).pruning.min_epoch == 3
+
+
+def test_two_workers_screen_and_promote_each_network_once(screened, tmp_path, capsys) -> None:
+    spec, runs, _, _, _ = screened
+    fresh = tmp_path / "runs"
+    code, _, err = run(grid_argv(spec, fresh, *SCREEN, "--workers", "2"), capsys)
+    assert code == 0, err
+    trained = Counter((t.user_attrs["network"], bool(t.user_attrs.get(SCREEN_ATTR)))
+                      for t in load(fresh).get_trials() if "accuracy" in t.user_attrs)
+    assert set(trained.values()) == {1} and len(trained) == 4 + len(load(runs).user_attrs[PROMOTED_KEY])
+    assert accuracies(fresh) == accuracies(runs)
