@@ -109,6 +109,8 @@ def work_on(study: optuna.Study, prepared: Prepared, storage_url: str, *, worker
             process.join()
         bar.refresh()
         codes = [p.exitcode for p in processes if p.exitcode != 0]
+        if codes and all(code == 130 for code in codes):  # Ctrl-C reached the workers; this process may have
+            raise KeyboardInterrupt                       # lost it inside a library call: interrupted all the same
         if codes:
             raise UserError(f"{len(codes)} of {workers} workers failed (exit codes {codes}); "
                             f"rerun the same command to resume")
