@@ -310,9 +310,9 @@ class _Progress:
 
     def __init__(self, study: optuna.Study, config: StudyConfig, enabled: bool) -> None:
         self.study, self.config = study, config
-        screened = config.pruning.method == "screen"
+        self.screened = config.pruning.method == "screen"
         self.bar = tqdm(total=planned_trainings(study, config), initial=self._done(),
-                        desc="trainings" if screened else "networks", unit="run" if screened else "net",
+                        desc="trainings" if self.screened else "networks", unit="run" if self.screened else "net",
                         disable=not enabled, dynamic_ncols=True)
 
     def _done(self) -> int:
@@ -325,7 +325,8 @@ class _Progress:
         self.bar.close()
 
     def refresh(self) -> None:
-        self.bar.total = planned_trainings(self.study, self.config)  # known once a screen is decided
+        if self.screened:  # the total is known once the screen is decided
+            self.bar.total = planned_trainings(self.study, self.config)
         done = self._done()
         if done > self.bar.n:
             self.bar.update(done - self.bar.n)

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from scalesearch.record import NetworkResult
 
-REDUCTION_FACTOR = 3  # as Optuna's successive halving (`--prune sha`) uses
+REDUCTION_FACTOR = 3  # successive halving's: the screen's and Optuna's (`--prune sha`, `hyperband`)
 SCREEN_ATTR = "screen"  # trial attribute: this trial is a network's screening run
 PROMOTED_KEY = "screen_promoted"  # study attribute: the networks promoted to the full budget
 
@@ -27,7 +27,7 @@ def promote(screens: Iterable[NetworkResult], probe_measures_noise: bool) -> tup
     network order), plus the noise probe when `probe_measures_noise`; a diverged run is never promoted."""
     screens = list(screens)
     ranked = sorted((r for r in screens if r.status == "ok"), key=lambda r: (-r.objective, r.plan.index))
-    keep = {r.plan.index for r in ranked[:math.ceil(len(screens) / REDUCTION_FACTOR)]}
+    keep = {r.plan.index for r in ranked[:promoted_count(len(screens))]}
     if probe_measures_noise:
         keep |= {r.plan.index for r in ranked if r.plan.probe}
     return tuple(sorted(keep))
@@ -50,5 +50,10 @@ def merge(finals: Mapping[int, NetworkResult], screens: Mapping[int, NetworkResu
 def planned_trainings(networks: int, promoted: Iterable[int] | None) -> int:
     """Trials a screened study trains: every screening run, then the promoted networks (before the
     decision: the best third, the probe aside)."""
-    finals = len(list(promoted)) if promoted is not None else math.ceil(networks / REDUCTION_FACTOR)
+    finals = len(list(promoted)) if promoted is not None else promoted_count(networks)
     return networks + finals
+
+
+def promoted_count(networks: int) -> int:
+    """How many of `networks` the screen promotes by objective (the noise probe aside)."""
+    return math.ceil(networks / REDUCTION_FACTOR)

@@ -30,10 +30,12 @@ _HELD = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.
 def make_pruner(pruning: Pruning, final_epoch: int) -> optuna.pruners.BasePruner:
     """Optuna's pruner for `pruning`; its first rung is `pruning.min_epoch` epochs."""
     if pruning.method == "sha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=pruning.min_epoch, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=pruning.min_epoch,
+                                                      reduction_factor=screening.REDUCTION_FACTOR)
     if pruning.method == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=pruning.min_epoch,
-                                              max_resource=max(final_epoch, pruning.min_epoch), reduction_factor=3)
+                                              max_resource=max(final_epoch, pruning.min_epoch),
+                                              reduction_factor=screening.REDUCTION_FACTOR)
     return optuna.pruners.NopPruner()
 
 

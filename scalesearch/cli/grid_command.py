@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from scalesearch.cli.train_options import add_training_arguments, training_confi
 from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.runner import prepare
-from scalesearch.screening import REDUCTION_FACTOR
+from scalesearch.screening import promoted_count
 from scalesearch.study_config import MAX_PRUNE_EPOCH, PRUNERS, Pruning, StudyConfig
 
 # The demo defaults: chosen so that `make demo` searches the default grid in under 10 minutes on
@@ -93,7 +92,7 @@ def _trainings(config: StudyConfig, networks: int) -> str:
     if config.pruning.method == "screen":
         also = " and the noise probe" if measures else ""
         return (f"{networks} screening runs of {config.pruning.min_epoch} epoch(s), then the best "
-                f"{math.ceil(networks / REDUCTION_FACTOR)}{also} to {config.training.epochs:g} epochs ({probe})")
+                f"{promoted_count(networks)}{also} to {config.training.epochs:g} epochs ({probe})")
     trainings = networks * len(config.seeds) + len(config.probe_seeds) - len(config.seeds)
     return f"{trainings} proxy trainings ({probe})"
 
