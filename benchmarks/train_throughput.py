@@ -127,6 +127,8 @@ def main() -> None:
     parser.add_argument("--augment", action="store_true",
                         help="both loops with the regularised recipe (crop+flip, label smoothing, dropout)")
     parser.add_argument("--compile", action="store_true", help="torch.compile our model")
+    parser.add_argument("--fast-convolutions", action=argparse.BooleanOptionalAction, default=True,
+                        help="ours with the faster exact CPU convolution paths (default on, as the trainer)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                         help="force bf16 autocast on or off for ours (default: choose_layout's choice)")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -139,7 +141,7 @@ def main() -> None:
     data = load_dataset("fashion-mnist-mini")
     config = TrainConfig(
         batch_size=args.batch_size, device=str(device), compile=args.compile, amp=args.amp,
-        channels_last=args.channels_last, progress=False,
+        channels_last=args.channels_last, progress=False, fast_cpu_convolutions=args.fast_convolutions,
         augment=args.augment, label_smoothing=LABEL_SMOOTHING if args.augment else 0.0, model_dropout=args.augment,
     )
     layout = choose_layout(device, args.resolution, args.channels_last, args.amp)
@@ -150,7 +152,8 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"efficientnet_b0, {args.resolution} px, batch {args.batch_size}, {args.images} images a round, "
           f"{args.rounds} rounds, recipe {'regularised' if args.augment else 'short (no augmentation)'}; "
-          f"{name}; torch {torch.__version__}; ours: compile={args.compile} {layout.describe()}")
+          f"{name}; torch {torch.__version__}; ours: compile={args.compile} "
+          f"fast_convolutions={args.fast_convolutions} {layout.describe()}")
     for contender in contenders.values():
         contender.train(2 * args.batch_size)  # warm-up: allocator, kernels, compilation
     rates: dict[str, list[float]] = {key: [] for key in contenders}

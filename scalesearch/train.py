@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from scalesearch.data import ImageDataset
 from scalesearch.nn import zero_init_residual
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.config import TrainConfig, TrainResult, check_config
+from scalesearch.training.cpu_convolutions import FastCPUConvolutions
 from scalesearch.training.device import resolve_device
 from scalesearch.training.evaluate import evaluate, recalibrate_batchnorm
 from scalesearch.training.layout import choose_layout
@@ -140,9 +142,11 @@ def _step_function(
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """One optimizer step on a batch, returning the (detached, fp32) loss; the model compiled if asked."""
     forward = torch.compile(model) if config.compile else model
+    fast_convolutions = config.fast_cpu_convolutions and device_type == "cpu" and not config.compile
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
+        routes = FastCPUConvolutions() if fast_convolutions else contextlib.nullcontext()
+        with routes, torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
             loss = F.cross_entropy(forward(images), labels, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,0 +1,156 @@
+"""The faster exact CPU paths of scalesearch/training/cpu_convolutions.py against torch's own, layer by layer.
+
+For every distinct pointwise and depthwise convolution of torchvision's efficientnet_b0 at the
+given resolution and batch (channels_last fp32, the CPU layout), it times the forward and
+backward pass both ways (interleaved, median of the rounds) and prints the ratio, with the path
+the routing rule takes: the rule should take the fast path exactly where it wins. Then the
+whole network's convolutions summed both ways, and the SGD step fused against torch's default.
+
+    python benchmarks/cpu_convolutions.py --batch-size 64 --resolution 32 --threads 1
+    python benchmarks/cpu_convolutions.py --resolution 64 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+from scalesearch.training.cpu_convolutions import _DepthwiseConv2d, fast_conv2d, pointwise_conv2d
+
+
+class Layer(NamedTuple):
+    """One convolution call of the network: its input shape and the conv's settings."""
+
+    input_shape: tuple[int, ...]
+    conv: nn.Conv2d
+
+    @property
+    def kind(self) -> str:
+        if self.conv.kernel_size == (1, 1) and self.conv.groups == 1:
+            return "pointwise"
+        return "depthwise" if self.conv.groups == self.conv.in_channels == self.conv.out_channels else "other"
+
+    def describe(self) -> str:
+        n, c, h, w = self.input_shape
+        k, s = self.conv.kernel_size[0], self.conv.stride[0]
+        return f"{self.kind:9} {c:4}->{self.conv.out_channels:<4} {h:>3}x{w:<3} k{k} s{s}"
+
+
+def layers_of_b0(batch_size: int, resolution: int) -> list[Layer]:
+    """The distinct pointwise and depthwise convolutions of efficientnet_b0, in network order."""
+    model = torchvision.models.efficientnet_b0(num_classes=10)
+    seen: dict[tuple, Layer] = {}
+
+    def record(conv: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
+        key = (tuple(inputs[0].shape), conv.out_channels, conv.kernel_size, conv.stride, conv.groups, conv.bias is None)
+        seen.setdefault(key, Layer(tuple(inputs[0].shape), conv))
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.randn(batch_size, 3, resolution, resolution))
+    for hook in hooks:
+        hook.remove()
+    return [layer for layer in seen.values() if layer.kind != "other"]
+
+
+def forced_fast(layer: Layer) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]:
+    """The layer's fast path, taken whatever the routing rule says."""
+    conv = layer.conv
+    if layer.kind == "pointwise":
+        return pointwise_conv2d
+
+    def depthwise(images: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return _DepthwiseConv2d.apply(images, weight, conv.stride, conv.padding)
+
+    return depthwise
+
+
+def time_layer(layer: Layer, rounds: int, repeats: int) -> tuple[float, float, bool]:
+    """(torch's ms, the fast path's ms, whether the rule routes it) for one forward and backward pass."""
+    conv = layer.conv
+    # .to(memory_format=...) restrides even a 1×1 map, whose strides .contiguous() would leave ambiguous,
+    # as the trainer's model.to(memory_format=...) and batches do; oneDNN picks its path by the strides.
+    images = torch.randn(layer.input_shape).to(memory_format=torch.channels_last).requires_grad_(True)
+    weight = conv.weight.detach().to(memory_format=torch.channels_last).requires_grad_(True)
+    bias = None if conv.bias is None else conv.bias.detach().clone().requires_grad_(True)
+    inputs = [t for t in (images, weight, bias) if t is not None]
+    fast = forced_fast(layer)
+
+    def own() -> torch.Tensor:
+        return F.conv2d(images, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+    upstream = torch.randn(own().shape).to(memory_format=torch.channels_last)
+    contenders = {"torch": own, "fast": lambda: fast(images, weight, bias)}
+    for forward in contenders.values():
+        torch.autograd.grad(forward(), inputs, upstream)  # warm-up
+    times: dict[str, list[float]] = {key: [] for key in contenders}
+    for _ in range(rounds):
+        for key, forward in contenders.items():
+            started = time.perf_counter()
+            for _ in range(repeats):
+                torch.autograd.grad(forward(), inputs, upstream)
+            times[key].append((time.perf_counter() - started) / repeats * 1e3)
+    routed = fast_conv2d(images.detach(), weight.detach(), None, conv.stride, conv.padding, conv.dilation,
+                         conv.groups) is not None
+    return statistics.median(times["torch"]), statistics.median(times["fast"]), routed
+
+
+def time_sgd_step(fused: bool, rounds: int, repeats: int) -> float:
+    """Median ms of one Nesterov SGD step over efficientnet_b0's parameters (weight decay on weights)."""
+    params = list(torchvision.models.efficientnet_b0(num_classes=10).parameters())
+    for p in params:
+        p.grad = torch.randn_like(p)
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": 5e-5},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    optimizer = torch.optim.SGD(groups, lr=0.01, momentum=0.9, nesterov=True, fused=fused)
+    optimizer.step()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            optimizer.step()
+        samples.append((time.perf_counter() - started) / repeats * 1e3)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=64, help="(default 64, the proxy's)")
+    parser.add_argument("--resolution", type=int, default=32, help="input px of efficientnet_b0 (default 32)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
+    parser.add_argument("--repeats", type=int, default=5, help="passes a round (default 5)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    print(f"efficientnet_b0 at {args.resolution} px, batch {args.batch_size}, channels_last fp32, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}; forward + backward, median ms of "
+          f"{args.rounds} rounds")
+    print(f"{'layer':38} {'torch':>7} {'fast':>7} {'ratio':>6}  rule")
+    own_total = chosen_total = 0.0
+    for layer in layers_of_b0(args.batch_size, args.resolution):
+        own, fast, routed = time_layer(layer, args.rounds, args.repeats)
+        wins = own > fast
+        own_total += own
+        chosen_total += fast if routed else own
+        verdict = "fast" if routed else "torch"
+        mark = "" if routed == wins else "  <- the other path was faster"
+        print(f"{layer.describe():38} {own:7.2f} {fast:7.2f} {own / fast:5.2f}x  {verdict}{mark}", flush=True)
+    print(f"distinct layers summed: torch {own_total:.1f} ms, as routed {chosen_total:.1f} ms "
+          f"({own_total / chosen_total:.2f}x)")
+    loop, fused = time_sgd_step(False, args.rounds, args.repeats), time_sgd_step(True, args.rounds, args.repeats)
+    print(f"SGD step over B0's parameters: torch's default {loop:.2f} ms, fused {fused:.2f} ms ({loop / fused:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

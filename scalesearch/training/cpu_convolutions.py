@@ -1,0 +1,145 @@
+"""Exact, faster CPU paths for the small convolutions that dominate an EfficientNet step at low resolution.
+
+On channels_last fp32 CPU tensors, oneDNN (torch's CPU convolution backend) is slow in two
+cases that make up most of a B0 step at 32 px (benchmarks/cpu_convolutions.py measures both,
+against torch's own path, on the layer shapes of B0):
+
+- a pointwise (1×1) convolution over few positions (`MAX_POINTWISE_POSITIONS`): run instead as
+  one matrix product on the NHWC view of the input, forward and backward;
+- the weight gradient of a depthwise convolution whose feature map is no larger than twice its
+  padding: oneDNN takes a generic path there (and for every 5×5 kernel). It is computed instead
+  from 3×3 tiles of the kernel on an explicitly padded input, which oneDNN runs on its fast
+  path; the forward pass and the input gradient stay oneDNN's.
+
+`FastCPUConvolutions` is a TorchFunctionMode that routes such `conv2d` calls; every other call
+runs unchanged. Results equal torch's own convolution up to float rounding
+(tests/test_cpu_convolutions.py).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.nn.modules.utils import _pair
+from torch.overrides import TorchFunctionMode
+
+MAX_POINTWISE_POSITIONS = 256
+"""Largest feature map (height × width) a pointwise convolution runs as a matrix product on. On B0's
+layers at batch 64 (benchmarks/cpu_convolutions.py) the product was 2.5-4.8x faster than oneDNN
+on 1×1 maps, 1.1-1.9x on 2×2 to 8×8, 1.0-1.35x on 16×16; on 32×32 and larger, as often slower."""
+
+_TILE = 3  # the kernel size whose weight gradient oneDNN computes fast at any padding
+
+
+class FastCPUConvolutions(TorchFunctionMode):
+    """Within this context, eligible `conv2d` calls take the faster exact paths of this module."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        if func is torch.conv2d:
+            routed = fast_conv2d(*args, **kwargs)
+            if routed is not None:
+                return routed
+        return func(*args, **kwargs)
+
+
+def fast_conv2d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> torch.Tensor | None:
+    """`F.conv2d` by a faster exact path where one applies, else None (the caller runs torch's own)."""
+    if not _on_fast_layout(input, weight) or isinstance(padding, str):
+        return None
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    channels, height, width = input.shape[1:]
+    kernel = tuple(weight.shape[2:])
+    if (kernel == (1, 1) and groups == 1 and stride == (1, 1) and padding == (0, 0)
+            and height * width <= MAX_POINTWISE_POSITIONS):
+        return pointwise_conv2d(input, weight, bias)
+    depthwise = groups == channels == weight.shape[0] and weight.shape[1] == 1
+    if (depthwise and dilation == (1, 1) and kernel != (1, 1)
+            and height <= 2 * padding[0] and width <= 2 * padding[1]):
+        output = _DepthwiseConv2d.apply(input, weight, stride, padding)
+        return output if bias is None else output + bias.view(1, -1, 1, 1)
+    return None
+
+
+def pointwise_conv2d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """A 1×1 convolution of a channels_last `input` as a matrix product; the output is channels_last too."""
+    output = F.linear(input.permute(0, 2, 3, 1), weight.flatten(1), bias)
+    return output.permute(0, 3, 1, 2)
+
+
+def depthwise_weight_grad(
+    input: torch.Tensor, grad_output: torch.Tensor, kernel: tuple[int, int],
+    stride: tuple[int, int], padding: tuple[int, int],
+) -> torch.Tensor:
+    """The weight gradient of a depthwise convolution, assembled from 3×3 tiles of the kernel.
+
+    Each tile's gradient is a 3×3 depthwise weight gradient without padding, over the window of
+    the (explicitly padded) input that the tile's taps read. A window of padding only gives a zero
+    tile, which is not computed.
+    """
+    channels, height, width = input.shape[1:]
+    tiles = [math.ceil(size / _TILE) for size in kernel]
+    spans = [step * (size - 1) + _TILE for step, size in zip(stride, grad_output.shape[2:])]
+    rows = []
+    for row in range(tiles[0]):
+        top = _TILE * row - padding[0]  # the window's first row, in input coordinates
+        tiles_in_row = []
+        for col in range(tiles[1]):
+            left = _TILE * col - padding[1]
+            if top >= height or top + spans[0] <= 0 or left >= width or left + spans[1] <= 0:
+                tiles_in_row.append(input.new_zeros(channels, 1, _TILE, _TILE))
+                continue
+            # F.pad with negative amounts crops: the window is input rows top .. top + span, padded with zeros.
+            window = F.pad(input, (-left, left + spans[1] - width, -top, top + spans[0] - height))
+            tiles_in_row.append(tile_weight_grad(window, grad_output, stride))
+        rows.append(torch.cat(tiles_in_row, dim=3))
+    return torch.cat(rows, dim=2)[:, :, :kernel[0], :kernel[1]]
+
+
+def tile_weight_grad(window: torch.Tensor, grad_output: torch.Tensor, stride: tuple[int, int]) -> torch.Tensor:
+    """The weight gradient of a 3×3 depthwise convolution of `window` without padding (oneDNN's fast path)."""
+    channels = window.shape[1]
+    return torch.ops.aten.convolution_backward(
+        grad_output, window, window.new_empty(channels, 1, _TILE, _TILE), None, stride, (0, 0), (1, 1), False,
+        (0, 0), channels, (False, True, False))[1]
+
+
+class _DepthwiseConv2d(torch.autograd.Function):
+    """oneDNN's depthwise forward and input gradient; the weight gradient from `depthwise_weight_grad`."""
+
+    @staticmethod
+    def forward(ctx: Any, input: torch.Tensor, weight: torch.Tensor,
+                stride: tuple[int, int], padding: tuple[int, int]) -> torch.Tensor:
+        ctx.save_for_backward(input, weight)
+        ctx.stride, ctx.padding = stride, padding
+        return F.conv2d(input, weight, None, stride, padding, 1, input.shape[1])
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None, None]:
+        input, weight = ctx.saved_tensors
+        grad_output = grad_output.contiguous(memory_format=torch.channels_last)
+        grad_input = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_input = torch.ops.aten.convolution_backward(
+                grad_output, input, weight, None, ctx.stride, ctx.padding, (1, 1), False, (0, 0), input.shape[1],
+                (True, False, False))[0]
+        if ctx.needs_input_grad[1]:
+            grad_weight = depthwise_weight_grad(input, grad_output, tuple(weight.shape[2:]), ctx.stride, ctx.padding)
+        return grad_input, grad_weight, None, None
+
+
+def _on_fast_layout(input: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether the call is the kind these paths were measured on: 4-D fp32 channels_last CPU tensors."""
+    return (input.device.type == "cpu" and input.dim() == 4 and input.dtype == weight.dtype == torch.float32
+            and input.is_contiguous(memory_format=torch.channels_last) and not torch.is_autocast_enabled("cpu"))
