@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from scalesearch.data import ImageDataset
 from scalesearch.nn import zero_init_residual
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.config import TrainConfig, TrainResult, check_config
-from scalesearch.training.cpu_convolutions import FastCPUConvolutions
+from scalesearch.training.cpu_convolutions import fast_cpu_convolutions
 from scalesearch.training.device import resolve_device
 from scalesearch.training.evaluate import evaluate, recalibrate_batchnorm
 from scalesearch.training.layout import choose_layout
@@ -58,7 +57,8 @@ def train_proxy(
         zero_init_residual(model)
     model.to(device=device, memory_format=memory_format)
     optimizer, scheduler = build_optimizer(model, preset, config, budget)
-    step = _step_function(model, optimizer, scheduler, config, device.type, amp)
+    fast_convolutions = config.fast_cpu_convolutions and device.type == "cpu" and not config.compile
+    step = _step_function(model, optimizer, scheduler, config, device.type, amp, fast_convolutions)
     batches = DeviceBatches(data, resolution, device, generator, bool(config.augment), memory_format)
     with_top5 = data.num_classes >= 10
 
@@ -81,9 +81,11 @@ def train_proxy(
                 break
             if config.evaluate_every_epoch is False and epoch + 1 < len(epochs):
                 continue
-            if config.bn_recalibration_batches:
-                recalibrate_batchnorm(model, batches, config.bn_recalibration_batches, config.batch_size, calibration)
-            top1, top5 = evaluate(model, batches, config.eval_batch_size, amp, with_top5)
+            with fast_cpu_convolutions(fast_convolutions):
+                if config.bn_recalibration_batches:
+                    recalibrate_batchnorm(
+                        model, batches, config.bn_recalibration_batches, config.batch_size, calibration)
+                top1, top5 = evaluate(model, batches, config.eval_batch_size, amp, with_top5)
             history.append(top1)
             if on_epoch is not None and on_epoch(epoch, top1):
                 status, message = "pruned", f"pruned after epoch {epoch} at top-1 {top1:.4f}"
@@ -139,14 +141,14 @@ def _step_function(
     config: TrainConfig,
     device_type: str,
     amp: bool,
+    fast_convolutions: bool,
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """One optimizer step on a batch, returning the (detached, fp32) loss; the model compiled if asked."""
+    """One optimizer step on a batch, returning the (detached, fp32) loss; the model compiled if asked,
+    small convolutions on the CPU's faster exact paths if `fast_convolutions`."""
     forward = torch.compile(model) if config.compile else model
-    fast_convolutions = config.fast_cpu_convolutions and device_type == "cpu" and not config.compile
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        routes = FastCPUConvolutions() if fast_convolutions else contextlib.nullcontext()
-        with routes, torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
+        with fast_cpu_convolutions(fast_convolutions), torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp):
             loss = F.cross_entropy(forward(images), labels, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

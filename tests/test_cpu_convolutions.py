@@ -130,7 +130,7 @@ def test_the_trainer_takes_the_fast_paths_and_trains_as_torchs_own(monkeypatch: 
     fast_result = train_proxy(fast, data, 16, config)
     plain_result = train_proxy(plain, data, 16, replace(config, fast_cpu_convolutions=False))
     steps = 128 // 32
-    assert len(pointwise) == steps  # the 1×1 conv on the 2×2 map, in every step (not in the evaluation)
+    assert len(pointwise) == steps + 1  # the 1×1 conv on the 2×2 map, in every step and the evaluation
     assert len(tiles) == steps * (4 + 1)  # the 5×5 kernel's four tiles, the 3×3 kernel's one
     assert fast_result.status == plain_result.status == "ok"
     for (name, got), want in zip(fast.state_dict().items(), plain.state_dict().values()):

@@ -18,6 +18,7 @@ runs unchanged. Results equal torch's own convolution up to float rounding
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -44,6 +45,11 @@ class FastCPUConvolutions(TorchFunctionMode):
             if routed is not None:
                 return routed
         return func(*args, **kwargs)
+
+
+def fast_cpu_convolutions(enabled: bool) -> contextlib.AbstractContextManager:
+    """A `FastCPUConvolutions` context when `enabled`, else one that changes nothing."""
+    return FastCPUConvolutions() if enabled else contextlib.nullcontext()
 
 
 def fast_conv2d(
