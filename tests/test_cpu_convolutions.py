@@ -59,6 +59,19 @@ def test_a_depthwise_conv_on_a_small_map_has_torchs_output_and_gradients(kernel:
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
+def test_a_global_average_pool_is_a_scaled_sum_with_torchs_results() -> None:
+    images = torch.randn(4, 12, 3, 5).contiguous(memory_format=CL).requires_grad_(True)
+    upstream = torch.randn(4, 12, 1, 1)
+    expected = F.adaptive_avg_pool2d(images, 1)
+    with FastCPUConvolutions():
+        routed = F.adaptive_avg_pool2d(images, (1, 1))
+        assert F.adaptive_avg_pool2d(images, 2).grad_fn.name() == "AdaptiveAvgPool2DBackward0"  # not global
+    assert routed.grad_fn.name() == "MulBackward0"
+    torch.testing.assert_close(routed, expected)
+    torch.testing.assert_close(torch.autograd.grad(routed, images, upstream)[0],
+                               torch.autograd.grad(expected, images, upstream)[0])
+
+
 def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[int, ...]]:
     """Spy on cpu_convolutions.`name`: the shape of each call's first argument."""
     original = getattr(cpu_convolutions, name)

@@ -11,8 +11,12 @@ against torch's own path, on the layer shapes of B0):
   from 3×3 tiles of the kernel on an explicitly padded input, which oneDNN runs on its fast
   path; the forward pass and the input gradient stay oneDNN's.
 
-`FastCPUConvolutions` is a TorchFunctionMode that routes such `conv2d` calls; every other call
-runs unchanged. Results equal torch's own convolution up to float rounding
+A third path serves the squeeze-and-excitation blocks around them: a global average pool
+(`adaptive_avg_pool2d` to 1×1) runs as a sum times 1/(height × width), whose backward is a
+broadcast, where torch's mean divides the whole upstream gradient (6 % of a B0 step at 32 px).
+
+`FastCPUConvolutions` is a TorchFunctionMode that routes such `conv2d` and pooling calls; every
+other call runs unchanged. Results equal torch's own up to float rounding
 (tests/test_cpu_convolutions.py).
 """
 
@@ -40,11 +44,12 @@ class FastCPUConvolutions(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
+        routed = None
         if func is torch.conv2d:
             routed = fast_conv2d(*args, **kwargs)
-            if routed is not None:
-                return routed
-        return func(*args, **kwargs)
+        elif func is F.adaptive_avg_pool2d:
+            routed = fast_global_average_pool(*args, **kwargs)
+        return func(*args, **kwargs) if routed is None else routed
 
 
 def fast_cpu_convolutions(enabled: bool) -> contextlib.AbstractContextManager:
@@ -76,6 +81,13 @@ def fast_conv2d(
         output = _DepthwiseConv2d.apply(input, weight, stride, padding)
         return output if bias is None else output + bias.view(1, -1, 1, 1)
     return None
+
+
+def fast_global_average_pool(input: torch.Tensor, output_size: Any) -> torch.Tensor | None:
+    """`F.adaptive_avg_pool2d(input, 1)` as a sum times 1/(height × width), else None (torch's own runs)."""
+    if _pair(output_size) != (1, 1) or not _on_fast_layout(input, input):
+        return None
+    return input.sum(dim=(2, 3), keepdim=True) * (1.0 / (input.shape[2] * input.shape[3]))
 
 
 def pointwise_conv2d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
