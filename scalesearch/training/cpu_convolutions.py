@@ -33,14 +33,15 @@ from torch.overrides import TorchFunctionMode
 
 MAX_POINTWISE_POSITIONS = 256
 """Largest feature map (height × width) a pointwise convolution runs as a matrix product on. On B0's
-layers at batch 64 (benchmarks/cpu_convolutions.py) the product was 2.5-4.8x faster than oneDNN
-on 1×1 maps, 1.1-1.9x on 2×2 to 8×8, 1.0-1.35x on 16×16; on 32×32 and larger, as often slower."""
+layers at 32 px, batch 64 (benchmarks/cpu_convolutions.md) the product was 2.3-4.9x faster than
+oneDNN on 1×1 maps, 1.2-1.9x on 2×2 to 8×8 and 1.1-1.5x on 16×16; on 32×32 and larger maps
+(with a bias) it was as often slower."""
 
 _TILE = 3  # the kernel size whose weight gradient oneDNN computes fast at any padding
 
 
 class FastCPUConvolutions(TorchFunctionMode):
-    """Within this context, eligible `conv2d` calls take the faster exact paths of this module."""
+    """Within this context, eligible `conv2d` and global-pooling calls take this module's faster exact paths."""
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
