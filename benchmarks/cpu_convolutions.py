@@ -4,7 +4,10 @@ For every distinct pointwise and depthwise convolution of torchvision's efficien
 given resolution and batch (channels_last fp32, the CPU layout), it times the forward and
 backward pass both ways (interleaved, median of the rounds) and prints the ratio, with the path
 the routing rule takes: the rule should take the fast path exactly where it wins. Then the
-whole network's convolutions summed both ways, and the SGD step fused against torch's default.
+whole network's convolutions summed both ways; the whole network, a training step (the share
+of it in convolution backward passes, by torch's profiler) and an inference pass at batch 256,
+with torch's own paths and with the trainer's (`FastCPUConvolutions`, which also routes the
+global average pool); and the SGD step fused against torch's default.
 
     python benchmarks/cpu_convolutions.py --batch-size 64 --resolution 32 --threads 1
     python benchmarks/cpu_convolutions.py --resolution 64 --threads 1
@@ -23,7 +26,11 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from scalesearch.training.cpu_convolutions import _DepthwiseConv2d, fast_conv2d, pointwise_conv2d
+from scalesearch.training.config import TrainConfig, plan_budget
+from scalesearch.training.cpu_convolutions import (
+    depthwise_conv2d, fast_conv2d, fast_cpu_convolutions, pointwise_conv2d,
+)
+from scalesearch.training.optimizers import PRESETS, build_optimizer
 
 
 class Layer(NamedTuple):
@@ -68,7 +75,7 @@ def forced_fast(layer: Layer) -> Callable[[torch.Tensor, torch.Tensor, torch.Ten
         return pointwise_conv2d
 
     def depthwise(images: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-        return _DepthwiseConv2d.apply(images, weight, conv.stride, conv.padding)
+        return depthwise_conv2d(images, weight, conv.stride, conv.padding)
 
     return depthwise
 
@@ -103,13 +110,67 @@ def time_layer(layer: Layer, rounds: int, repeats: int) -> tuple[float, float, b
     return statistics.median(times["torch"]), statistics.median(times["fast"]), routed
 
 
+def b0_channels_last() -> nn.Module:
+    """efficientnet_b0 for 10 classes in channels_last, as the trainer holds it (dropout and drop-path off)."""
+    torch.manual_seed(0)
+    model = torchvision.models.efficientnet_b0(num_classes=10).to(memory_format=torch.channels_last)
+    for module in model.modules():
+        if isinstance(module, (nn.Dropout, torchvision.ops.StochasticDepth)):
+            module.p = 0.0
+    return model
+
+
+def time_network(batch_size: int, resolution: int, rounds: int, repeats: int) -> dict[str, float]:
+    """Median ms of a training step (batch `batch_size`) and an inference pass (batch 256), torch's paths
+    ("own") and the trainer's ("fast"), interleaved; and the share of torch's own step in convolution
+    backward passes."""
+    model = b0_channels_last()
+    optimizer, _ = build_optimizer(model, PRESETS["short"], TrainConfig(batch_size=batch_size),
+                                   plan_budget(TrainConfig(batch_size=batch_size), batch_size))
+    images = torch.randn(batch_size, 3, resolution, resolution).to(memory_format=torch.channels_last)
+    labels = torch.randint(0, 10, (batch_size,))
+    test_images = torch.randn(256, 3, resolution, resolution).to(memory_format=torch.channels_last)
+
+    def train_step(fast: bool) -> None:
+        model.train()
+        with fast_cpu_convolutions(fast):
+            loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def inference(fast: bool) -> None:
+        model.eval()
+        with torch.inference_mode(), fast_cpu_convolutions(fast):
+            model(test_images)
+
+    tasks = {f"{name} {way}": (task, way == "fast") for name, task in (("step", train_step), ("inference", inference))
+             for way in ("own", "fast")}
+    samples: dict[str, list[float]] = {key: [] for key in tasks}
+    for task, fast in tasks.values():
+        task(fast)  # warm-up
+    for _ in range(rounds):
+        for key, (task, fast) in tasks.items():
+            started = time.perf_counter()
+            for _ in range(repeats):
+                task(fast)
+            samples[key].append((time.perf_counter() - started) / repeats * 1e3)
+    times = {key: statistics.median(values) for key, values in samples.items()}
+    with torch.profiler.profile() as profile:
+        train_step(False)
+    events = profile.key_averages()
+    backward = sum(e.self_cpu_time_total for e in events if e.key == "aten::convolution_backward")
+    times["conv backward share"] = backward / sum(e.self_cpu_time_total for e in events)
+    return times
+
+
 def time_sgd_step(fused: bool, rounds: int, repeats: int) -> float:
-    """Median ms of one Nesterov SGD step over efficientnet_b0's parameters (weight decay on weights)."""
-    params = list(torchvision.models.efficientnet_b0(num_classes=10).parameters())
-    for p in params:
+    """Median ms of one step of the trainer's SGD over efficientnet_b0's parameters, fused or torch's default."""
+    model = torchvision.models.efficientnet_b0(num_classes=10)
+    trainer_sgd, _ = build_optimizer(model, PRESETS["short"], TrainConfig(), plan_budget(TrainConfig(), 64))
+    for p in model.parameters():
         p.grad = torch.randn_like(p)
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": 5e-5},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    groups = [{"params": g["params"], "weight_decay": g["weight_decay"]} for g in trainer_sgd.param_groups]
     optimizer = torch.optim.SGD(groups, lr=0.01, momentum=0.9, nesterov=True, fused=fused)
     optimizer.step()
     samples = []
@@ -148,6 +209,12 @@ def main() -> None:
         print(f"{layer.describe():38} {own:7.2f} {fast:7.2f} {own / fast:5.2f}x  {verdict}{mark}", flush=True)
     print(f"distinct layers summed: torch {own_total:.1f} ms, as routed {chosen_total:.1f} ms "
           f"({own_total / chosen_total:.2f}x)")
+    network = time_network(args.batch_size, args.resolution, args.rounds, args.repeats)
+    print(f"whole network, training step at batch {args.batch_size}: torch's paths {network['step own']:.1f} ms "
+          f"(convolution backward {network['conv backward share']:.0%} of it), the trainer's "
+          f"{network['step fast']:.1f} ms ({network['step own'] / network['step fast']:.2f}x); inference at batch "
+          f"256: {network['inference own']:.1f} ms, {network['inference fast']:.1f} ms "
+          f"({network['inference own'] / network['inference fast']:.2f}x)")
     loop, fused = time_sgd_step(False, args.rounds, args.repeats), time_sgd_step(True, args.rounds, args.repeats)
     print(f"SGD step over B0's parameters: torch's default {loop:.2f} ms, fused {fused:.2f} ms ({loop / fused:.2f}x)")
 

@@ -27,6 +27,8 @@ from scalesearch.study import epochs_trained, stored_config, study_results
 
 
 class Search(NamedTuple):
+    """What one grid run found and what it cost."""
+
     wall: float  # training wall seconds
     tied: set[str]  # the networks its tie test cannot tell from its best
     epochs: float  # epochs trained, over seeds and screening runs

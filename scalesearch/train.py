@@ -57,7 +57,8 @@ def train_proxy(
         zero_init_residual(model)
     model.to(device=device, memory_format=memory_format)
     optimizer, scheduler = build_optimizer(model, preset, config, budget)
-    fast_convolutions = config.fast_cpu_convolutions and device.type == "cpu" and not config.compile
+    fast_convolutions = (config.fast_cpu_convolutions and device.type == "cpu" and not config.compile
+                         and memory_format == torch.channels_last and not amp)  # where the paths can apply
     step = _step_function(model, optimizer, scheduler, config, device.type, amp, fast_convolutions)
     batches = DeviceBatches(data, resolution, device, generator, bool(config.augment), memory_format)
     with_top5 = data.num_classes >= 10

@@ -156,7 +156,6 @@ def test_a_screen_as_long_as_the_budget_is_refused(screened, tmp_path, extra, me
     assert not (tmp_path / "runs").exists()
 
 
-
 @pytest.mark.parametrize(("prune", "first"), [("screen", 1), ("sha", 2), ("hyperband", 2)])
 def test_the_first_rung_defaults_to_what_the_calibration_measured_for_each_pruner(prune, first) -> None:
     args = build_parser().parse_args(["grid", "--prune", prune])

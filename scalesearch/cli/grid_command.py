@@ -65,6 +65,7 @@ def grid_config_from_args(args: argparse.Namespace, say: Callable[[str], None] =
 
 
 def _prune_from(args: argparse.Namespace) -> int:
+    """--prune-from, or the pruner's measured default when it is not given."""
     if args.prune_from is not None:
         return args.prune_from
     return DEFAULT_SCREEN_EPOCHS if args.prune == "screen" else DEFAULT_PRUNE_FROM

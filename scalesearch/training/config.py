@@ -60,8 +60,9 @@ class TrainConfig:
     un-augmented training batches (cumulative average, drawn with a generator seeded by `seed`
     so the training batches are unchanged); 0 keeps the running statistics of training."""
     fast_cpu_convolutions: bool = True
-    """On the CPU in channels_last fp32, run small pointwise and depthwise convolutions by the faster
-    exact paths of scalesearch/training/cpu_convolutions.py; False keeps torch's own everywhere."""
+    """On the CPU in channels_last fp32 (without --compile), run small pointwise and depthwise
+    convolutions and global average pools by the faster exact paths of
+    scalesearch/training/cpu_convolutions.py; False keeps torch's own everywhere."""
     zero_init_residual: bool | None = None
     """Before training, zero the weight (gamma) of the last BatchNorm of every residual branch
     with a shortcut (scalesearch.nn.ResidualBlock), so each such block starts as its shortcut;

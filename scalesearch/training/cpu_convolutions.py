@@ -13,7 +13,7 @@ against torch's own path, on the layer shapes of B0):
 
 A third path serves the squeeze-and-excitation blocks around them: a global average pool
 (`adaptive_avg_pool2d` to 1×1) runs as a sum times 1/(height × width), whose backward is a
-broadcast, where torch's mean divides the whole upstream gradient (6 % of a B0 step at 32 px).
+broadcast, where torch's mean divides the whole upstream gradient.
 
 `FastCPUConvolutions` is a TorchFunctionMode that routes such `conv2d` and pooling calls; every
 other call runs unchanged. Results equal torch's own up to float rounding
@@ -33,9 +33,9 @@ from torch.overrides import TorchFunctionMode
 
 MAX_POINTWISE_POSITIONS = 256
 """Largest feature map (height × width) a pointwise convolution runs as a matrix product on. On B0's
-layers at 32 px, batch 64 (benchmarks/cpu_convolutions.md) the product was 2.3-4.9x faster than
-oneDNN on 1×1 maps, 1.2-1.9x on 2×2 to 8×8 and 1.1-1.5x on 16×16; on 32×32 and larger maps
-(with a bias) it was as often slower."""
+layers at 32 px, batch 64 (benchmarks/cpu_convolutions.md) the product was faster than oneDNN on
+every map up to 16×16 (1.1-4.7x, most on 1×1 maps); on 32×32 and larger maps (with a bias) it was
+as often slower."""
 
 _TILE = 3  # the kernel size whose weight gradient oneDNN computes fast at any padding
 
@@ -68,7 +68,7 @@ def fast_conv2d(
     groups: int = 1,
 ) -> torch.Tensor | None:
     """`F.conv2d` by a faster exact path where one applies, else None (the caller runs torch's own)."""
-    if not _on_fast_layout(input, weight) or isinstance(padding, str):
+    if not _on_fast_layout(input) or weight.dtype != torch.float32 or isinstance(padding, str):
         return None
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     channels, height, width = input.shape[1:]
@@ -79,14 +79,21 @@ def fast_conv2d(
     depthwise = groups == channels == weight.shape[0] and weight.shape[1] == 1
     if (depthwise and dilation == (1, 1) and kernel != (1, 1)
             and height <= 2 * padding[0] and width <= 2 * padding[1]):
-        output = _DepthwiseConv2d.apply(input, weight, stride, padding)
+        output = depthwise_conv2d(input, weight, stride, padding)
         return output if bias is None else output + bias.view(1, -1, 1, 1)
     return None
 
 
+def depthwise_conv2d(
+    input: torch.Tensor, weight: torch.Tensor, stride: tuple[int, int], padding: tuple[int, int]
+) -> torch.Tensor:
+    """A depthwise convolution (no bias) whose weight gradient comes from `depthwise_weight_grad`."""
+    return _DepthwiseConv2d.apply(input, weight, stride, padding)
+
+
 def fast_global_average_pool(input: torch.Tensor, output_size: Any) -> torch.Tensor | None:
     """`F.adaptive_avg_pool2d(input, 1)` as a sum times 1/(height × width), else None (torch's own runs)."""
-    if _pair(output_size) != (1, 1) or not _on_fast_layout(input, input):
+    if _pair(output_size) != (1, 1) or not _on_fast_layout(input):
         return None
     return input.sum(dim=(2, 3), keepdim=True) * (1.0 / (input.shape[2] * input.shape[3]))
 
@@ -158,7 +165,7 @@ class _DepthwiseConv2d(torch.autograd.Function):
         return grad_input, grad_weight, None, None
 
 
-def _on_fast_layout(input: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether the call is the kind these paths were measured on: 4-D fp32 channels_last CPU tensors."""
-    return (input.device.type == "cpu" and input.dim() == 4 and input.dtype == weight.dtype == torch.float32
+def _on_fast_layout(input: torch.Tensor) -> bool:
+    """Whether `input` is the kind these paths were measured on: a 4-D fp32 channels_last CPU tensor, no autocast."""
+    return (input.device.type == "cpu" and input.dim() == 4 and input.dtype == torch.float32
             and input.is_contiguous(memory_format=torch.channels_last) and not torch.is_autocast_enabled("cpu"))
