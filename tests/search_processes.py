@@ -58,9 +58,9 @@ ONE_POINT = ["--alpha-range", "2,2", "--beta-range", "1,1", "--gamma-range", "1,
 TRAIN = ["--data", "synthetic", "--train-images", "400", "--test-images", "100", "--epochs", "1",
          "--batch-size", "50", "--proxy-resolution", "16", "--prune", "none", "--device", "cpu", "--quiet",
          "--workers", "1"]
-# Two epochs of 800 images where a worker is killed: it is killed once its first epoch is reported
-# (so its heartbeat has begun), while the second trains.
-KILLABLE = ["--epochs", "2", "--train-images", "800", "--evaluate-every-epoch"]
+# Three epochs of 800 images: a worker is killed once its first epoch is reported (so its heartbeat
+# has begun), while the other two train; one epoch alone was a window the faster CPU trainer could close.
+KILLABLE = ["--epochs", "3", "--train-images", "800", "--evaluate-every-epoch"]
 HEARTBEAT = ["--heartbeat", "1"]  # seconds between beats; a trial silent for 3 s is stale
 TIMEOUT = 120  # seconds any one process may take before the test gives up on it
 RESULT_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
