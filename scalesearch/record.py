@@ -85,6 +85,11 @@ class NetworkResult:
         return float(np.std(self.accuracies, ddof=1)) if len(self.accuracies) > 1 else math.nan
 
     @property
+    def accuracy_min(self) -> float:
+        """The lowest seed's accuracy: what a single run can fall to."""
+        return float(np.min(self.accuracies))
+
+    @property
     def seconds_per_training(self) -> float:
         return self.wall_seconds / max(1, len(self.accuracies))
 
@@ -110,7 +115,7 @@ class NetworkResult:
                 "resolution": plan.resolution, "proxy_resolution": plan.proxy_resolution, "epochs": plan.epochs,
                 "macs": plan.macs, "params": plan.params, "activations": plan.activations, "status": self.status,
                 "seeds": len(self.seeds), "accuracy": self.accuracy, "accuracy_std": self.accuracy_std,
-                "objective": self.objective, "epochs_trained": self.epochs_trained,
+                "accuracy_min": self.accuracy_min, "objective": self.objective, "epochs_trained": self.epochs_trained,
                 "wall_seconds": self.wall_seconds, "seconds_per_training": self.seconds_per_training}
 
 

@@ -226,6 +226,9 @@ def test_search_prints_the_ranking_noise_best_and_scale_command(finished, capsys
     probe = table[table["seeds"] == 2].iloc[0]
     assert (probe["alpha"], probe["beta"], probe["gamma"]) == PAPERLESS_PROBE
     assert sigma == pytest.approx(probe["accuracy_std"], abs=1e-4)  # one probe of 2 seeds: its own std
+    assert probe["accuracy_min"] == pytest.approx(probe["accuracy"] - probe["accuracy_std"] / math.sqrt(2))
+    single = table[table["seeds"] == 1]
+    assert single["accuracy_min"].tolist() == single["accuracy"].tolist()
     assert table["uncertainty"].tolist() == pytest.approx([sigma / math.sqrt(n) for n in table["seeds"]], abs=1e-4)
     best = table.iloc[0]
     best_line = [line for line in lines if line.startswith("best:")]

@@ -147,6 +147,7 @@ def test_a_promoted_network_queued_twice_is_trained_once(screened, tmp_path, cap
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--prune-from", "2"], "a screening run of 2 epochs (--prune-from) must be shorter than the budget of 2 epochs"),
+    ([], "a screening run of 2 epochs (--prune-from) must be shorter than the budget of 2 epochs"),  # the default
 ])
 def test_a_screen_as_long_as_the_budget_is_refused(screened, tmp_path, extra, message, capsys) -> None:
     spec = screened[0]
@@ -156,12 +157,12 @@ def test_a_screen_as_long_as_the_budget_is_refused(screened, tmp_path, extra, me
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize(("prune", "first"), [("screen", 1), ("sha", 2), ("hyperband", 2)])
+@pytest.mark.parametrize(("prune", "first"), [("screen", 2), ("sha", 3), ("hyperband", 3)])
 def test_the_first_rung_defaults_to_what_the_calibration_measured_for_each_pruner(prune, first) -> None:
     args = build_parser().parse_args(["grid", "--prune", prune])
     assert grid_config_from_args(args).pruning.min_epoch == first
-    explicit = build_parser().parse_args(["grid", "--prune", prune, "--prune-from", "3"])
-    assert grid_config_from_args(explicit).pruning.min_epoch == 3
+    explicit = build_parser().parse_args(["grid", "--prune", prune, "--prune-from", "1"])
+    assert grid_config_from_args(explicit).pruning.min_epoch == 1
 
 
 def test_two_workers_screen_and_promote_each_network_once(screened, tmp_path, capsys) -> None:
