@@ -8,7 +8,7 @@ included), the training wall time, and the sets of networks each search cannot t
 best (the tie test of its own ranking). Extra arguments go to every run:
 
     python benchmarks/pruning.py --seeds 0,1,2 --prune-from 2
-    python benchmarks/pruning.py --pruner screen --prune-from 1 -- --epochs 8 --noise-from runs/calibrate-b0-to8
+    python benchmarks/pruning.py --pruner screen --prune-from 2 -- --epochs 8 --noise-from runs/calibrate-b0-to8
 """
 
 from __future__ import annotations
