@@ -101,10 +101,10 @@ def main() -> None:
             config = TrainConfig(
                 epochs=epochs, batch_size=batch, optimizer=recipe, lr=lr_per_256 * batch / 256,
                 device=args.device, amp=False, progress=False,
-                # measured with regularisation on, no zero-init and 0.3 epochs of warmup, as the
-                # presets had it then (recipe_choice.md)
+                # measured with regularisation on, no zero-init, 0.3 epochs of warmup and a plain
+                # shuffle, as the presets had it then (recipe_choice.md)
                 augment=True, label_smoothing=0.1, model_dropout=True, zero_init_residual=False,
-                warmup_epochs=0.3,
+                warmup_epochs=0.3, balanced_batches=False,
             )
             started = time.perf_counter()
             result = train_proxy(fresh_model(model_name), data, args.resolution, config)

@@ -2,12 +2,14 @@
 
 Each row trains EfficientNet-B0 scaled by compound(alpha, beta, gamma, phi=1) from
 `torch.manual_seed(seed)` with scalesearch's trainer on fashion-mnist-mini (a stratified
-subset of the training split, 1,000 test images) at the proxy resolution 32 * gamma px, and
+subset of the training split, 1,000 test images unless --test-images says otherwise) at the
+proxy resolution 32 * gamma px, and
 reports held-out top-1 after the last epoch for each seed. The same seed gives the same
 accuracy on the CPU, so accuracies are exact; wall times depend on the machine's load.
 
     python benchmarks/recipe_choice.py --rows today,previous,recipe --seeds 0,1
     python benchmarks/recipe_choice.py --rows recipe-a,recipe-c --seeds 0,1,2
+    python benchmarks/recipe_choice.py --rows adamw-0.004-p,adamw-0.004-d --seeds 2 --test-images 2000
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 
 import torch
 
@@ -26,20 +29,42 @@ from scalesearch.scaling import compound
 from scalesearch.train import TrainConfig, train_proxy
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.evaluate import evaluate, recalibrate_batchnorm
+from scalesearch.training.optimizers import PRESETS
 from scalesearch.zoo import get_spec
 
 PAPER_POINT = (1.2, 1.1, 1.15)
 OLD_LR = 0.025  # 0.1 per 256 images at batch 64: the short preset's rate before the first change, and now
 PREVIOUS_LR = 0.0125  # 0.05 per 256: the rate of the previous choice
 SHORT_WARMUP = {"warmup_epochs": 0.3}  # the warmup of every row measured before the warm-up change
+PLAIN = {"balanced_batches": False}  # every row measured before balanced batches: a plain shuffle per epoch
 # the short preset before the first change (regularisation on, no zero-init) and without regularisation
-TODAY = dict(augment=True, label_smoothing=0.1, model_dropout=True, zero_init_residual=False, lr=OLD_LR, **SHORT_WARMUP)
-NOREG = dict(zero_init_residual=False, lr=OLD_LR, **SHORT_WARMUP)
-ZERO = dict(lr=OLD_LR, **SHORT_WARMUP)  # no regularisation, zero-init
-PREVIOUS = dict(lr=PREVIOUS_LR, **SHORT_WARMUP)  # the previous choice: ZERO at 0.05 per 256
-RECIPE: dict = {}  # the short preset's defaults now: ZERO with one epoch of warmup
+TODAY = dict(augment=True, label_smoothing=0.1, model_dropout=True, zero_init_residual=False, lr=OLD_LR,
+             **SHORT_WARMUP, **PLAIN)
+NOREG = dict(zero_init_residual=False, lr=OLD_LR, **SHORT_WARMUP, **PLAIN)
+ZERO = dict(lr=OLD_LR, **SHORT_WARMUP, **PLAIN)  # no regularisation, zero-init
+PREVIOUS = dict(lr=PREVIOUS_LR, **SHORT_WARMUP, **PLAIN)  # the previous choice: ZERO at 0.05 per 256
+RECIPE: dict = PLAIN  # the chosen recipe before balanced batches: ZERO with one epoch of warmup
+BALANCED: dict = {}  # the short preset's defaults now: RECIPE with balanced batches
 DEMO = {"a": (1.3, 1.1, 1.1), "b": (1.3, 1.15, 1.1), "c": (1.15, 1.15, 1.15), "d": (1.3, 1.1, 1.15),
         "e": (1.2, 1.15, 1.1)}  # the demo's other networks (the sixth is the paper's point)
+
+
+def adamw(groups: list[dict], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW (betas 0.9/0.999), as optimizer_choice.py's adamw-cosine."""
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+
+
+# the chosen recipe with AdamW and its usual weight decay of 0.05; measured here only
+PRESETS["adamw-short"] = replace(PRESETS["short"], make=adamw, weight_decay=0.05)
+EVERY_DEMO_NETWORK = {**DEMO, "p": PAPER_POINT}
+# changes to the chosen recipe measured on every demo network: row prefix -> (what changes, TrainConfig fields)
+VARIANTS = {
+    "adamw-0.002": ("AdamW at 0.002 (weight decay 0.05)", {**RECIPE, "optimizer": "adamw-short", "lr": 0.002}),
+    "adamw-0.004": ("AdamW at 0.004 (weight decay 0.05)", {**RECIPE, "optimizer": "adamw-short", "lr": 0.004}),
+    "wd-5e-4": ("weight decay 5e-4 (10x)", {**RECIPE, "weight_decay": 5e-4}),
+    "warmup-0.5": ("warmup 0.5 epoch", {**RECIPE, "warmup_epochs": 0.5}),
+    "balanced": ("balanced batches (the default now)", BALANCED),
+}
 
 # row -> (what changes, (alpha, beta, gamma), training images, TrainConfig fields)
 ROWS: dict[str, tuple[str, tuple[float, float, float], int, dict]] = {
@@ -64,6 +89,8 @@ ROWS: dict[str, tuple[str, tuple[float, float, float], int, dict]] = {
     "recipe": ("zero-init, lr 0.1 per 256, warmup 1 epoch (chosen)", PAPER_POINT, 3000, RECIPE),
     **{f"recipe-{key}": ("chosen", point, 3000, RECIPE) for key, point in DEMO.items()},
     "recipe-smooth-c": ("chosen, label smoothing 0.1", DEMO["c"], 3000, {**RECIPE, "label_smoothing": 0.1}),
+    **{f"{prefix}-{key}": (f"chosen, {change}", point, 3000, fields)
+       for prefix, (change, fields) in VARIANTS.items() for key, point in EVERY_DEMO_NETWORK.items()},
 }
 
 
@@ -79,10 +106,10 @@ def recalibrated_top1(model: torch.nn.Module, data, resolution: int, config: Tra
     return evaluate(model, batches, config.eval_batch_size, False, False)[0]
 
 
-def run_row(name: str, seeds: list[int], device: str) -> str:
+def run_row(name: str, seeds: list[int], device: str, test_images: int) -> str:
     """Train the row's candidate once per seed; its Markdown table row."""
     change, (alpha, beta, gamma), train_images, fields = ROWS[name]
-    data = load_dataset("fashion-mnist-mini").subset(train=train_images, test=1000)
+    data = load_dataset("fashion-mnist-mini").subset(train=train_images, test=test_images)
     baseline = SpecBaseline(get_spec("efficientnet-b0"))
     multipliers = compound(alpha, beta, gamma, 1.0)
     resolution = baseline.resolution_for(multipliers, 32)
@@ -104,9 +131,9 @@ def run_row(name: str, seeds: list[int], device: str) -> str:
     config = TrainConfig(**fields)
     spread = statistics.stdev(accuracies) if len(accuracies) > 1 else float("nan")
     return (f"| {name}: {change} | {alpha:g}/{beta:g}/{gamma:g} | {resolution} | {train_images} | {config.epochs:g} "
-            f"| {config.batch_size} | {', '.join(map(str, seeds))} | {', '.join(f'{a:.3f}' for a in accuracies)} "
-            f"| {statistics.mean(accuracies):.3f} | {spread:.3f} "
-            f"| {', '.join(f'{a:.3f}' for a in recalibrated)} | {statistics.mean(rates):.0f} "
+            f"| {config.batch_size} | {', '.join(map(str, seeds))} | {', '.join(f'{a:.4f}' for a in accuracies)} "
+            f"| {statistics.mean(accuracies):.4f} | {spread:.4f} "
+            f"| {', '.join(f'{a:.4f}' for a in recalibrated)} | {statistics.mean(rates):.0f} "
             f"| {statistics.mean(walls):.0f} | {statistics.mean(cpu):.0f} | {os.getloadavg()[0]:.1f} |")
 
 
@@ -117,9 +144,14 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (default 0,1)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--test-images", type=int, default=1000,
+                        help="held-out images scored, 1 to 2000 (default 1000: the rows measured before the demo's "
+                             "default became the whole split)")
     parser.add_argument("--no-header", action="store_true", help="print the rows only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if not 1 <= args.test_images <= 2000:
+        parser.error(f"--test-images must be in [1, 2000], got {args.test_images}")
     rows = args.rows.split(",")
     unknown = [row for row in rows if row not in ROWS]
     if unknown:
@@ -131,7 +163,7 @@ def main() -> None:
               "| BN re-estimated | img/s | wall s | CPU s | load |")
         print("|" + " --- |" * 15)
     for row in rows:
-        print(run_row(row, seeds, args.device), flush=True)
+        print(run_row(row, seeds, args.device, args.test_images), flush=True)
 
 
 if __name__ == "__main__":

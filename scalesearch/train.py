@@ -39,15 +39,16 @@ def train_proxy(
     After each epoch (0-based index; the last one only when `config.evaluate_every_epoch` is False)
     the top-1 accuracy goes to `on_epoch`; a True answer stops the run as "pruned". A non-finite
     loss stops it as "diverged".
-    Regularisation (augmentation, label smoothing, the model's dropout and drop-path) follows
-    `config`, or the optimizer preset where `config` leaves it None.
+    Regularisation (augmentation, label smoothing, the model's dropout and drop-path), zero-init
+    and the batches' class balance follow `config`, or the optimizer preset where `config` leaves
+    them None.
     """
     started = time.perf_counter()
     budget = check_config(config, resolution, len(data.train_labels))
     preset = get_preset(config.optimizer)
     device = resolve_device(config.device)
     memory_format, amp, _ = choose_layout(device, resolution, config.channels_last, config.amp)
-    config = resolve_regularization(config, preset)
+    config = resolve_preset_defaults(config, preset)
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     calibration = torch.Generator(device=device).manual_seed(config.seed + 1_000_003)
@@ -60,7 +61,8 @@ def train_proxy(
     fast_convolutions = (config.fast_cpu_convolutions and device.type == "cpu" and not config.compile
                          and memory_format == torch.channels_last and not amp)  # where the paths can apply
     step = _step_function(model, optimizer, scheduler, config, device.type, amp, fast_convolutions)
-    batches = DeviceBatches(data, resolution, device, generator, bool(config.augment), memory_format)
+    batches = DeviceBatches(data, resolution, device, generator, bool(config.augment), memory_format,
+                            bool(config.balanced_batches))
     with_top5 = data.num_classes >= 10
 
     history: list[float] = []
@@ -105,9 +107,9 @@ def train_proxy(
     )
 
 
-def resolve_regularization(config: TrainConfig, preset: Preset) -> TrainConfig:
-    """`config` with `label_smoothing`, `augment`, `model_dropout` and `zero_init_residual` of None
-    replaced by the preset's."""
+def resolve_preset_defaults(config: TrainConfig, preset: Preset) -> TrainConfig:
+    """`config` with `label_smoothing`, `augment`, `model_dropout`, `zero_init_residual` and
+    `balanced_batches` of None replaced by the preset's."""
     return replace(
         config,
         label_smoothing=preset.label_smoothing if config.label_smoothing is None else config.label_smoothing,
@@ -115,6 +117,7 @@ def resolve_regularization(config: TrainConfig, preset: Preset) -> TrainConfig:
         model_dropout=preset.model_dropout if config.model_dropout is None else config.model_dropout,
         zero_init_residual=(preset.zero_init_residual if config.zero_init_residual is None
                             else config.zero_init_residual),
+        balanced_batches=preset.balanced_batches if config.balanced_batches is None else config.balanced_batches,
     )
 
 

@@ -20,8 +20,8 @@ from scalesearch.data.dataset import make_dataset
 from scalesearch.errors import UserError
 from scalesearch.nn import ConvBNAct, DropPath, ResidualBlock, zero_init_residual
 from scalesearch.scaling import Multipliers
-from scalesearch.train import TrainConfig, TrainResult, disable_dropout, resolve_regularization, train_proxy
-from scalesearch.training.batches import DeviceBatches
+from scalesearch.train import TrainConfig, TrainResult, disable_dropout, resolve_preset_defaults, train_proxy
+from scalesearch.training.batches import DeviceBatches, balanced_order
 from scalesearch.training.config import check_config, plan_budget
 from scalesearch.training.evaluate import recalibrate_batchnorm
 from scalesearch.zoo import get_spec
@@ -287,12 +287,14 @@ def test_training_config_maps_cli_arguments() -> None:
     args = parser.parse_args([
         "--epochs", "3", "--images", "5000", "--batch-size", "64", "--optimizer", "paper", "--lr", "0.01",
         "--weight-decay", "0.001", "--label-smoothing", "0", "--seed", "7", "--device", "cpu",
-        "--compile", "--no-augment", "--quiet",
+        "--compile", "--no-augment", "--no-balanced-batches", "--quiet",
     ])
     assert training_config(args) == TrainConfig(
         epochs=3.0, images=5000, batch_size=64, optimizer="paper", lr=0.01, weight_decay=0.001,
-        label_smoothing=0.0, seed=7, device="cpu", compile=True, augment=False, progress=False,
+        label_smoothing=0.0, seed=7, device="cpu", compile=True, augment=False, balanced_batches=False,
+        progress=False,
     )
+    assert training_config(parser.parse_args(["--balanced-batches"])).balanced_batches is True
     plain = argparse.ArgumentParser()
     add_training_arguments(plain)
     assert plain.parse_args([]).epochs == TrainConfig().epochs
@@ -302,14 +304,58 @@ def test_training_config_maps_cli_arguments() -> None:
 
 def test_short_preset_turns_regularisation_off_and_paper_keeps_it() -> None:
     short, paper = PRESETS["short"], PRESETS["paper"]
-    off = resolve_regularization(TrainConfig(), short)
-    assert (off.label_smoothing, off.augment, off.model_dropout, off.zero_init_residual) == (0.0, False, False, True)
-    on = resolve_regularization(TrainConfig(optimizer="paper"), paper)
-    assert (on.label_smoothing, on.augment, on.model_dropout, on.zero_init_residual) == (0.1, True, True, False)
-    asked = resolve_regularization(
-        TrainConfig(label_smoothing=0.05, augment=True, model_dropout=True, zero_init_residual=False), short)
-    assert (asked.label_smoothing, asked.augment, asked.model_dropout, asked.zero_init_residual) == (
-        0.05, True, True, False)
+    off = resolve_preset_defaults(TrainConfig(), short)
+    assert (off.label_smoothing, off.augment, off.model_dropout, off.zero_init_residual, off.balanced_batches) == (
+        0.0, False, False, True, True)
+    on = resolve_preset_defaults(TrainConfig(optimizer="paper"), paper)
+    assert (on.label_smoothing, on.augment, on.model_dropout, on.zero_init_residual, on.balanced_batches) == (
+        0.1, True, True, False, False)
+    asked = resolve_preset_defaults(TrainConfig(label_smoothing=0.05, augment=True, model_dropout=True,
+                                                zero_init_residual=False, balanced_batches=False), short)
+    assert (asked.label_smoothing, asked.augment, asked.model_dropout, asked.zero_init_residual,
+            asked.balanced_batches) == (0.05, True, True, False, False)
+
+
+def test_balanced_order_spreads_every_class_over_the_batches_and_is_seeded() -> None:
+    labels = torch.arange(10).repeat_interleave(30)  # 10 classes of 30, sorted by class
+    order = balanced_order(labels, torch.Generator().manual_seed(0))
+    assert sorted(order.tolist()) == list(range(300))
+    for batch in order.view(15, 20):  # each batch of 20 holds every class 2 times, give or take one
+        counts = torch.bincount(labels[batch], minlength=10)
+        assert counts.min() >= 1 and counts.max() <= 3
+    shuffled = torch.randperm(300, generator=torch.Generator().manual_seed(0))
+    worst = max(torch.bincount(labels[batch], minlength=10).max().item() for batch in shuffled.view(15, 20))
+    assert worst > 3  # a plain shuffle does not balance the batches
+    within = order[labels[order] == 0].tolist()
+    assert within != sorted(within)  # each class is shuffled
+    assert torch.equal(order, balanced_order(labels, torch.Generator().manual_seed(0)))
+    assert not torch.equal(order, balanced_order(labels, torch.Generator().manual_seed(1)))
+
+
+def test_balanced_order_keeps_unequal_classes_in_proportion() -> None:
+    labels = torch.cat([torch.zeros(200, dtype=torch.long), torch.ones(50, dtype=torch.long),
+                        torch.full((10,), 2, dtype=torch.long)])
+    order = balanced_order(labels, torch.Generator().manual_seed(3))
+    for label, size in ((0, 200), (1, 50), (2, 10)):
+        places = (labels[order] == label).nonzero().squeeze(1).float()
+        expected = (torch.arange(size) + 0.5) * len(labels) / size  # the k-th member near k / size of the way
+        assert (places - expected).abs().max() <= len(labels) / size + 3  # its own offset, ±1 per other class
+    shuffled = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(3))]
+    places = (shuffled == 0).nonzero().squeeze(1).float()
+    assert (places - (torch.arange(200) + 0.5) * len(labels) / 200).abs().max() > len(labels) / 200 + 3
+
+
+def test_balanced_batches_reach_the_trainer_and_no_balanced_batches_shuffles(small: ImageDataset) -> None:
+    generator = torch.Generator().manual_seed(0)
+    balanced = DeviceBatches(small, RESOLUTION, torch.device("cpu"), generator, False, balanced=True)
+    spreads = [torch.bincount(labels, minlength=10).max().item()
+               for _, labels in balanced.train_batches(8, 32)]
+    assert max(spreads) <= 4  # 32 images of 10 classes: 3 or 4 of each
+    plain = DeviceBatches(small, RESOLUTION, torch.device("cpu"), torch.Generator().manual_seed(0), False)
+    assert max(torch.bincount(labels, minlength=10).max().item() for _, labels in plain.train_batches(8, 32)) > 4
+    on = train_proxy(tiny_net(), small, RESOLUTION, replace(QUICK, epochs=1))
+    off = train_proxy(tiny_net(), small, RESOLUTION, replace(QUICK, epochs=1, balanced_batches=False))
+    assert on.top1 != off.top1  # the same initial weights, another data order
 
 
 def test_regularisation_off_zeroes_dropout_and_drop_path_of_the_trained_model(small: ImageDataset) -> None:

@@ -41,6 +41,11 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, default_epochs: f
     group.add_argument("--augment", dest="augment", action="store_const", const=True, default=_DEFAULTS.augment,
                        help=f"random crop and flip (default: {_show(_DEFAULTS.augment).lower()})")
     group.add_argument("--no-augment", dest="augment", action="store_const", const=False, help="no random crop or flip")
+    group.add_argument("--balanced-batches", dest="balanced_batches", action="store_const", const=True,
+                       default=_DEFAULTS.balanced_batches,
+                       help="spread every class evenly over each batch (default: the preset's; on for short)")
+    group.add_argument("--no-balanced-batches", dest="balanced_batches", action="store_const", const=False,
+                       help="plain random shuffle of each epoch")
     group.add_argument("--evaluate-every-epoch", action="store_const", const=True, default=None,
                        help="score the held-out split after every epoch (default: always for `train`; in a study "
                             "only when it prunes or calibrates, else after the last epoch only)")
@@ -67,6 +72,7 @@ def training_config(args: argparse.Namespace) -> TrainConfig:
         device=args.device,
         compile=args.compile,
         augment=args.augment,
+        balanced_batches=args.balanced_batches,
         evaluate_every_epoch=args.evaluate_every_epoch,
         progress=not args.quiet,
     )

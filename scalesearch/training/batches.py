@@ -16,7 +16,8 @@ class DeviceBatches:
     Preparation: float, bilinear resize to `resolution` (antialiased when shrinking),
     then for training batches a random crop from a zero-padded image and, when the data
     allows it, a horizontal flip, then per-channel normalisation and `memory_format`.
-    Shuffling and augmentation draw from `generator`, which lives on `device`.
+    Shuffling (`balanced_order` when `balanced`, else a plain random permutation) and
+    augmentation draw from `generator`, which lives on `device`.
     """
 
     def __init__(
@@ -27,6 +28,7 @@ class DeviceBatches:
         generator: torch.Generator,
         augment: bool = True,
         memory_format: torch.memory_format = torch.channels_last,
+        balanced: bool = False,
     ) -> None:
         self.train_images = data.train_images.to(device)
         self.train_labels = data.train_labels.to(device)
@@ -35,6 +37,7 @@ class DeviceBatches:
         self.resolution = resolution
         self.generator = generator
         self.augment = augment
+        self.balanced = balanced
         self.flip = data.allow_hflip
         self.memory_format = memory_format
         std = torch.tensor(data.std, device=device).clamp_min(1e-6).view(1, 3, 1, 1)
@@ -44,7 +47,10 @@ class DeviceBatches:
 
     def train_batches(self, steps: int, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """`steps` full batches from one fresh shuffle of the training split."""
-        order = torch.randperm(len(self.train_labels), device=self.train_labels.device, generator=self.generator)
+        if self.balanced:
+            order = balanced_order(self.train_labels, self.generator)
+        else:
+            order = torch.randperm(len(self.train_labels), device=self.train_labels.device, generator=self.generator)
         for start in range(0, steps * batch_size, batch_size):
             index = order[start : start + batch_size]
             yield self._prepare(self.train_images[index], self.augment), self.train_labels[index]
@@ -95,3 +101,22 @@ class DeviceBatches:
         source = (rows * (width + 2 * pad) + offsets[1] + cols).view(count, 1, height * width)
         gathered = padded.flatten(2).gather(2, source.expand(count, channels, height * width))
         return gathered.view(count, channels, height, width)
+
+
+def balanced_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A random order of the indices of `labels` that spreads every class evenly over it.
+
+    Each class is shuffled, and its k-th of n members goes to the relative position (k + u) / n,
+    u uniform in [0, 1) drawn once per class; sorting the positions interleaves the classes, so
+    every batch holds each class in proportion (±1 image) instead of a multinomial draw's
+    ±√(batch · share). Ties are broken at random. Draws from `generator` (on the labels' device).
+    """
+    device = labels.device
+    tie_break = torch.rand(len(labels), device=device, generator=generator)
+    position = torch.empty(len(labels), device=device)
+    for label in labels.unique():
+        members = (labels == label).nonzero().squeeze(1)
+        members = members[torch.randperm(len(members), device=device, generator=generator)]
+        offset = torch.rand((), device=device, generator=generator)
+        position[members] = (torch.arange(len(members), device=device) + offset) / len(members)
+    return torch.argsort(position + 1e-7 * tie_break)

@@ -24,9 +24,10 @@ class TrainConfig:
 
     The budget is `epochs` (fractional allowed: the last epoch is partial), or `images`
     (training images seen) when that is set. `lr`, `weight_decay`, `label_smoothing`,
-    `augment`, `model_dropout` and `zero_init_residual` of None take the optimizer preset's
-    defaults (the "short" preset turns regularisation off and zero-initialises residual
-    branches, the "paper" preset does neither; benchmarks/recipe_choice.md);
+    `augment`, `model_dropout`, `zero_init_residual` and `balanced_batches` of None take the
+    optimizer preset's defaults (the "short" preset turns regularisation off, zero-initialises
+    residual branches and balances the classes of each batch, the "paper" preset does none of
+    these; benchmarks/recipe_choice.md);
     `channels_last` and `amp` of None take the measured choice for the device and resolution
     (scalesearch/training/layout.py).
     """
@@ -67,6 +68,10 @@ class TrainConfig:
     """Before training, zero the weight (gamma) of the last BatchNorm of every residual branch
     with a shortcut (scalesearch.nn.ResidualBlock), so each such block starts as its shortcut;
     for models trained from scratch. None: the preset's choice (on for "short", off for "paper")."""
+    balanced_batches: bool | None = None
+    """Order each epoch so that every class is spread evenly over the batches
+    (scalesearch.training.batches.balanced_order) instead of a plain shuffle. None: the preset's
+    choice (on for "short", off for "paper"; benchmarks/recipe_choice.md)."""
 
 
 @dataclass(frozen=True)

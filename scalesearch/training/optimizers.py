@@ -3,10 +3,11 @@
 "short" is the default measured for runs of a few epochs (benchmarks/optimizer_choice.md):
 SGD with Nesterov momentum, linear warmup then cosine to zero, and BN momentum 0.1 so the
 running statistics settle within a few hundred steps; it trains without augmentation, label
-smoothing, dropout or stochastic depth and zero-initialises the last BN of each residual
+smoothing, dropout or stochastic depth, zero-initialises the last BN of each residual
 branch (benchmarks/recipe_choice.md: a few hundred steps are too few for regularisation to
-pay, and zero-init is what lets EfficientNet-B0 learn in the first epoch), at 0.1 per 256
-images after one epoch of warmup (TrainConfig.warmup_epochs). "paper" follows EfficientNet's
+pay, and zero-init is what lets EfficientNet-B0 learn in the first epoch) and spreads every
+class evenly over each batch, at 0.1 per 256 images after one epoch of warmup
+(TrainConfig.warmup_epochs). "paper" follows EfficientNet's
 recipe: RMSProp (decay 0.9, momentum 0.9, eps 1e-3), BN momentum 0.99 (torch: 0.01), weight
 decay 1e-5, lr 0.016 per 256 images, warmup then exponential decay 0.97 every 2.4 epochs, with
 that decay compressed so the short run ends at the learning rate the paper's 350 epochs end at.
@@ -44,6 +45,8 @@ class Preset:
     """Keep the model's dropout and drop-path rates when TrainConfig.model_dropout is None."""
     zero_init_residual: bool = False
     """Zero-initialise the last BN of residual branches when TrainConfig.zero_init_residual is None."""
+    balanced_batches: bool = False
+    """Spread every class evenly over each epoch's batches when TrainConfig.balanced_batches is None."""
 
 
 _FUSED_SGD_DEVICES = ("cpu", "cuda")
@@ -76,7 +79,8 @@ def paper_decay(progress: float) -> float:
 
 PRESETS: dict[str, Preset] = {
     "short": Preset(lr_per_256=0.1, weight_decay=5e-5, make=sgd_nesterov, decay=cosine, bn_momentum=0.1,
-                    label_smoothing=0.0, augment=False, model_dropout=False, zero_init_residual=True),
+                    label_smoothing=0.0, augment=False, model_dropout=False, zero_init_residual=True,
+                    balanced_batches=True),
     "paper": Preset(lr_per_256=0.016, weight_decay=1e-5, make=rmsprop, decay=paper_decay, bn_momentum=0.01),
 }
 
