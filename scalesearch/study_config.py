@@ -27,6 +27,8 @@ MAX_POINTS = 5000
 MAX_PRUNE_EPOCH = 1000
 # Settings that change how, not what, a study measures: a rerun or a worker may differ in these.
 RUN_ONLY_TRAINING_FIELDS = ("progress", "device", "compile", "eval_batch_size")
+# TrainConfig fields added after studies were first stored -> what studies stored without them did
+FIELDS_ADDED_LATER = {"balanced_batches": False}  # a plain shuffle per epoch
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,8 @@ class StudyConfig:
         points = tuple(Point.of(p["label"], Multipliers(**p["multipliers"]), p["epochs"], p.get("baseline"))
                        for p in data["points"])
         known = {f.name for f in fields(TrainConfig)}
-        training = TrainConfig(**{k: v for k, v in data["training"].items() if k in known})
+        stored = {**FIELDS_ADDED_LATER, **data["training"]}
+        training = TrainConfig(**{k: v for k, v in stored.items() if k in known})
         return cls(kind=data["kind"], baseline=data["baseline"], points=points, scoring=Scoring(**data["scoring"]),
                    data=DataConfig(**data["data"]), training=training, seeds=tuple(data["seeds"]),
                    proxy_resolution=data["proxy_resolution"], resolution=data["resolution"],

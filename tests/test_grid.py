@@ -14,6 +14,7 @@ import json
 import math
 import re
 import shlex
+import shutil
 import sqlite3
 import warnings
 from collections import Counter
@@ -35,8 +36,8 @@ from scalesearch.runner import default_workers, prepare, run as run_study, train
 from scalesearch.scaling import compound, scale_resolution, scale_spec
 from scalesearch.spec import NetworkSpec
 from scalesearch.storage import open_storage
-from scalesearch.study import study_results
-from scalesearch.study_config import DataConfig, Pruning
+from scalesearch.study import CONFIG_KEY, stored_config, study_results
+from scalesearch.study_config import DataConfig, Pruning, StudyConfig
 from scalesearch.train import TrainConfig
 from search_processes import TINY_SPEC
 
@@ -431,6 +432,23 @@ def test_rerun_with_other_settings_is_refused(finished, change, difference, caps
     assert difference in err
     assert [(t.number, t.state, t.value, t.user_attrs) for t in load(runs_dir).get_trials()] == before
     assert (runs_dir / STUDY / "results.csv").read_bytes() == results
+
+
+def test_a_study_stored_before_balanced_batches_resumes_with_a_plain_shuffle_only(finished, tmp_path,
+                                                                                  capsys) -> None:
+    spec_path, finished_runs, code, _, _ = finished
+    runs_dir = tmp_path / "runs"
+    shutil.copytree(finished_runs, runs_dir)
+    study = load(runs_dir)
+    stored = json.loads(json.dumps(stored_config(study).to_dict()))
+    del stored["training"]["balanced_batches"]  # as every study written before the option existed
+    assert StudyConfig.from_dict(stored).training.balanced_batches is False
+    study.set_user_attr(CONFIG_KEY, stored)
+    code, out, err = run(grid_argv(spec_path, runs_dir), capsys)
+    assert (code, out) == (2, "")
+    assert "training.balanced_batches: False there, None now" in err
+    code, _, err = run(grid_argv(spec_path, runs_dir, "--no-balanced-batches"), capsys)
+    assert code == 0, err
 
 
 def test_run_only_settings_may_differ_on_a_rerun(finished, capsys) -> None:
