@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -28,10 +30,13 @@ from scalesearch.scaling import compound
 from scalesearch.train import TrainConfig, train_proxy
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.evaluate import evaluate
+from scalesearch.training.config import SEED
 from scalesearch.zoo import get_spec
 
-DEMO = {"a": (1.3, 1.1, 1.1), "b": (1.3, 1.15, 1.1), "c": (1.15, 1.15, 1.15), "d": (1.3, 1.1, 1.15),
-        "e": (1.2, 1.15, 1.1), "p": (1.2, 1.1, 1.15)}  # the demo's six networks; p is the paper's point
+sys.path.insert(0, str(Path(__file__).parent))
+from recipe_choice import EVERY_DEMO_NETWORK as DEMO  # noqa: E402  (the demo's six networks; p: the paper's point)
+
+MAX_THREADS = 1024
 
 
 def flip_top1(model: nn.Module, batches: DeviceBatches) -> float:
@@ -63,7 +68,7 @@ def run(network: str, seed: int, decays: list[float], data: ImageDataset, balanc
 
     handle = register_optimizer_step_post_hook(update)
     try:
-        config = TrainConfig(seed=seed, progress=False, balanced_batches=balanced)
+        config = TrainConfig(seed=seed, progress=False, balanced_batches=balanced, evaluate_every_epoch=False)
         result = train_proxy(model, data, resolution, config)
     finally:
         handle.remove()
@@ -78,14 +83,23 @@ def main() -> None:
     parser.add_argument("--seeds", default="2", help="comma-separated seeds (default 2)")
     parser.add_argument("--decays", default="0.8,0.9,0.95,0.98", help="EMA decays per step")
     parser.add_argument("--plain-shuffle", action="store_true", help="train without balanced batches")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as a demo worker)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help=f"torch CPU threads, 1 to {MAX_THREADS} (default 1, as a demo worker)")
     args = parser.parse_args()
+    if not 1 <= args.threads <= MAX_THREADS:
+        parser.error(f"--threads must be in [1, {MAX_THREADS}], got {args.threads}")
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+        decays = [float(decay) for decay in args.decays.split(",")]
+    except ValueError as error:
+        parser.error(f"--seeds takes integers and --decays numbers, comma-separated: {error}")
+    if not all(SEED[0] <= seed <= SEED[1] for seed in seeds):
+        parser.error(f"every seed must be in [{SEED[0]}, {SEED[1]}]")
     torch.set_num_threads(args.threads)
     networks = args.networks.split(",")
     unknown = [name for name in networks if name not in DEMO]
     if unknown:
         parser.error(f"unknown networks: {', '.join(unknown)}")
-    decays = [float(decay) for decay in args.decays.split(",")]
     if not all(0.0 < decay < 1.0 for decay in decays):
         parser.error("every decay must be in (0, 1)")
     data = load_dataset("fashion-mnist-mini").subset(train=3000, test=2000)
@@ -94,7 +108,7 @@ def main() -> None:
     print("|---|---|" + "---|" * len(columns))
     scores = []
     for network in networks:
-        for seed in (int(seed) for seed in args.seeds.split(",")):
+        for seed in seeds:
             scores.append(run(network, seed, decays, data, not args.plain_shuffle))
             print(f"| {network} | {seed} | " + " | ".join(f"{score:.4f}" for score in scores[-1]) + " |", flush=True)
     means = [statistics.mean(column) for column in zip(*scores)]

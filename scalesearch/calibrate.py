@@ -32,8 +32,8 @@ from scalesearch.record import NetworkResult, plan_networks
 from scalesearch.scaling import Multipliers, check_phi, compound, scale_resolution
 from scalesearch.spec import MAX_RESOLUTION
 from scalesearch.study import network_count, study_results
-from scalesearch.study_config import (MAX_SEEDS, RUN_ONLY_TRAINING_FIELDS, DataConfig, KnownNoise, Point, Pruning,
-                                      StudyConfig, identity_difference)
+from scalesearch.study_config import (FIELDS_ADDED_LATER, MAX_SEEDS, RUN_ONLY_TRAINING_FIELDS, DataConfig, KnownNoise,
+                                      Point, Pruning, StudyConfig, identity_difference)
 from scalesearch.train import TrainConfig
 
 DEFAULT_PHIS = (-2.0, -1.0, 0.0, 1.0)
@@ -382,7 +382,7 @@ def stored_noise(record: Mapping[str, Any] | None, config: StudyConfig, source: 
     images, or its epochs are not one of the record's budgets. Its degrees of freedom are
     networks × (seeds − 1) at that budget; `source` names the calibration in the ranking.
     """
-    if not record or record.get("settings") != noise_settings(config) or config.training.images is not None:
+    if not record or stored_settings(record) != noise_settings(config) or config.training.images is not None:
         return None
     for budget, sigma, networks, seeds in zip(record.get("budgets", []), record.get("sigma", []),
                                               record.get("networks", []), record.get("seeds", [])):
@@ -391,10 +391,19 @@ def stored_noise(record: Mapping[str, Any] | None, config: StudyConfig, source: 
     return None
 
 
+def stored_settings(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The `noise_settings` a calibration `record` was made with; a training field added since (`FIELDS_ADDED_LATER`)
+    takes the value those calibrations trained with."""
+    settings = dict(record.get("settings") or {})
+    if "training" in settings:
+        settings["training"] = {**FIELDS_ADDED_LATER, **settings["training"]}
+    return settings
+
+
 def noise_mismatch(record: Mapping[str, Any], config: StudyConfig) -> str:
     """Why `record` holds no seed noise for `config`: the settings that differ, or the budgets it has."""
-    if record.get("settings") != noise_settings(config):
-        return f"other settings ({identity_difference(record.get('settings') or {}, noise_settings(config))})"
+    if stored_settings(record) != noise_settings(config):
+        return f"other settings ({identity_difference(stored_settings(record), noise_settings(config))})"
     if config.training.images is not None:
         return "budgets in epochs, and this run's budget is in images"
     budgets = ", ".join(f"{b:g}" for b in record.get("budgets", []))

@@ -22,7 +22,7 @@ import pytest
 from scalesearch import fidelity
 from scalesearch.baselines import resolve_baseline
 from scalesearch.calibrate import (analyse, analyse_study, calibrate_study, calibration_histories, calibration_runs,
-                                   noise_settings, spread_details, spread_set, stored_noise)
+                                   noise_mismatch, noise_settings, spread_details, spread_set, stored_noise)
 from scalesearch.cli import build_parser
 from scalesearch.errors import UserError
 from scalesearch.objective import Scoring
@@ -177,6 +177,13 @@ def test_sigma_per_budget_is_stored_in_the_study(calibrated) -> None:
     assert stored_noise(record, replace(config, training=replace(config.training, epochs=3.0)), "c") is None
     assert stored_noise(record, replace(at_one, proxy_resolution=32), "c") is None
     assert stored_noise(None, at_one, "c") is None
+    # a calibration stored before balanced batches trained with a plain shuffle: its noise is for that only
+    before = {**record, "settings": {**record["settings"], "training": dict(record["settings"]["training"])}}
+    del before["settings"]["training"]["balanced_batches"]
+    assert stored_noise(before, at_one, "c") is None
+    plain = replace(at_one, training=replace(at_one.training, balanced_batches=False))
+    assert stored_noise(before, plain, "c").sigma == pytest.approx(table["sigma"].iloc[0])
+    assert "training.balanced_batches: False there, None now" in noise_mismatch(before, at_one)
 
 
 def grid_with_noise_from(calibrated, runs: Path, epochs: str) -> tuple[int, str, str, optuna.Study]:

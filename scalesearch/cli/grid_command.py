@@ -29,9 +29,10 @@ DEFAULT_TEST_IMAGES = 2000  # the embedded test split whole: half the sampling v
 DEFAULT_EPOCHS = 3.0
 DEFAULT_PROXY_RESOLUTION = 32
 DEFAULT_PRUNE = "none"
-# From `calibrate`'s run of the demo (README, calibrate): inside its 4-epoch runs τ against the last
-# epoch is 0.0, 0.2, 0.6 at epochs 1, 2, 3; whole runs of 1 and 2 epochs rank like 4 at τ = -0.4 and 0.8.
-DEFAULT_PRUNE_FROM = 3  # sha and hyperband: the first rung with τ >= 0.5 inside the 4-epoch runs
+# From `calibrate`'s runs of the demo (README, calibrate): inside their 4-epoch runs τ against the last
+# epoch is 0.0, 1.0, 0.8 at epochs 1, 2, 3 (balanced batches; a plain shuffle: 0.0, 0.2, 0.6); whole runs
+# of 1 and 2 epochs rank like 4 at τ = 0.2 and 0.8 (plain: -0.4 and 0.8).
+DEFAULT_PRUNE_FROM = 3  # sha and hyperband: the first rung with τ >= 0.5 inside the 4-epoch runs of both
 DEFAULT_SCREEN_EPOCHS = 2  # screen: the smallest whole-run budget with τ >= 0.7
 DEFAULT_ALPHA_RANGE = (1.0, 1.3)  # 10 candidates; the full grid of the best-known public example,
 DEFAULT_BETA_RANGE = (1.0, 1.15)  # α in 1..2 and β, γ in 1..1.5, has 109
@@ -139,8 +140,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                               f"third trains the full budget (default {DEFAULT_PRUNE}; README, Pruning)")
     scoring.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH),
                          help=f"first epoch at which sha or hyperband may stop a network (default {DEFAULT_PRUNE_FROM}: "
-                              f"τ = 0.6 against the last epoch inside `calibrate`'s 4-epoch runs), or the screening "
-                              f"run's epochs (default {DEFAULT_SCREEN_EPOCHS}: `calibrate`'s {DEFAULT_SCREEN_EPOCHS}-epoch "
+                              f"τ = 0.8 against the last epoch inside `calibrate`'s 4-epoch runs, 0.6 with a plain "
+                              f"shuffle), or the screening run's epochs (default {DEFAULT_SCREEN_EPOCHS}: `calibrate`'s {DEFAULT_SCREEN_EPOCHS}-epoch "
                               f"runs rank like its 4-epoch runs, τ = 0.8, its 1-epoch runs do not); README, Pruning")
     add_noise_from_argument(scoring)
     add_proxy_resolution_argument(scoring, DEFAULT_PROXY_RESOLUTION)
