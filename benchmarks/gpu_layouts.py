@@ -122,15 +122,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds (default 3)")
     parser.add_argument("--seconds", type=float, default=1.0, help="about how long each timed run lasts (default 1)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's)")
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark), for every loop")
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=list(LAYOUTS), metavar="LAYOUT",
                         help=f"layouts of ours to time (default all: {', '.join(map(repr, LAYOUTS))})")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"efficientnet_b0, batch {args.batch_size}, short recipe, {args.rounds} rounds of ~{args.seconds:g} s; "
-          f"{name}; torch {torch.__version__}; img/s, median over rounds", flush=True)
+          f"{name}; torch {torch.__version__}; cudnn.benchmark {args.cudnn_benchmark}; img/s, median over rounds", flush=True)
     layouts = args.layouts
     header = f"{'px':>4} {'ref':>7} {'bare':>7} " + " ".join(f"{n:>10}" for n in layouts) + "  fastest    chosen     chosen/fastest chosen/ref"
     print(header, flush=True)

@@ -20,13 +20,9 @@ def test_cpu_trains_channels_last_in_fp32_at_every_resolution() -> None:
         assert (memory_format, amp) == (CL, False)
 
 
-def test_cuda_trains_nchw_fp32_at_small_resolutions_and_channels_last_bf16_at_large_ones() -> None:
-    assert choose_layout("cuda", 32)[:2] == (NCHW, False)  # measured on an H200 (issue 9)
-    assert choose_layout("cuda:1", 37)[:2] == (NCHW, False)
-    threshold = LAYOUTS["cuda"][1].min_resolution
-    assert choose_layout("cuda", threshold - 1)[:2] == (NCHW, False)
-    assert choose_layout("cuda", threshold)[:2] == (CL, True)
-    assert choose_layout("cuda", 224)[:2] == (CL, True)
+def test_cuda_trains_nchw_fp32_at_every_measured_resolution() -> None:
+    for resolution in (32, 37, 64, 128, 224):  # measured on an H200 (benchmarks/gpu_layouts.py, issue 9)
+        assert choose_layout("cuda:1" if resolution == 37 else "cuda", resolution)[:2] == (NCHW, False)
 
 
 def test_explicit_settings_win_over_the_table() -> None:
@@ -43,7 +39,8 @@ def test_each_choice_states_its_source_and_whether_it_was_measured() -> None:
         assert rows[0].min_resolution == 0
         assert [r.min_resolution for r in rows] == sorted({r.min_resolution for r in rows})
         assert all(r.source for r in rows)
-    assert "unmeasured" in choose_layout("cuda", 224).source
+    assert all(row.measured for rows in LAYOUTS.values() for row in rows)
+    assert choose_layout("cuda", 224).describe() == "NCHW fp32 (cuda from 0 px, measured)"
     assert choose_layout("cpu", 32).describe().startswith("channels_last fp32 (cpu from 0 px, measured")
     assert table_choice("mps", 32).channels_last is False  # unknown device types: torch's defaults
 
@@ -53,6 +50,7 @@ def test_the_table_drives_the_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(layout.LAYOUTS, "cpu", rows)
     assert [choose_layout("cpu", r)[:2] for r in (10, 50, 99, 100, 500)] == [
         (CL, False), (NCHW, True), (NCHW, True), (CL, True), (CL, True)]
+    assert choose_layout("cpu", 60).source == "cpu from 50 px, unmeasured"
 
 
 class RecordingNet(nn.Module):

@@ -42,14 +42,13 @@ LAYOUTS: dict[str, tuple[Choice, ...]] = {
             "2-core CPU, B0 at 32 px, batch 64: channels_last fp32 80 img/s, NCHW fp32 42, channels_last bf16 34")),
     ),
     "cuda": (
-        # H200, B0 at 32 px, batch 256 (issue 9, README): a bare NCHW fp32 step 9,984 img/s; the trainer
-        # in channels_last + bf16 4,492-5,337 img/s (the slowest layout), in NCHW fp32 about 7.8k.
+        # H200, torch 2.11, B0, batch 64, 3 interleaved rounds (benchmarks/gpu_layouts.md): NCHW fp32 fastest
+        # at 32, 64, 128 and 224 px (1,757 / 1,795 / 1,772 / 1,771 img/s); channels_last fp32 1,569 / 1,739 /
+        # 1,515 / 1,592; NCHW bf16 1,493 / 1,468 / 1,415 / 1,520; channels_last bf16 955 / 909 / 1,319 / 1,380;
+        # the common loop 1,172 / 1,345 / 1,102 / 1,033. The host bounds the step (a bare step: ~1,750 img/s
+        # at every size), so autocast's casts and layout conversions, being extra launches, only cost.
         Choice(0, channels_last=False, amp=False, measured=True, source=(
-            "H200, B0 at 32 px: NCHW fp32 the fastest layout, channels_last + bf16 the slowest")),
-        # Threshold and layout not measured: tensor cores pay off once activations are large.
-        Choice(96, channels_last=True, amp=True, measured=False, source=(
-            "not measured yet: the usual tensor-core layout for large activations; "
-            "confirm the threshold with benchmarks/gpu_layouts.py")),
+            "H200, B0 at batch 64: NCHW fp32 the fastest layout at 32, 64, 128 and 224 px")),
     ),
 }
 """Per device type, rows in increasing `min_resolution`, the first at 0."""
