@@ -39,6 +39,7 @@ def train_proxy(
     After each epoch (0-based index; the last one only when `config.evaluate_every_epoch` is False)
     the top-1 accuracy goes to `on_epoch`; a True answer stops the run as "pruned". A non-finite
     loss stops it as "diverged".
+    Activations that autograd would copy in place run out of place (`out_of_place_activations`).
     Regularisation (augmentation, label smoothing, the model's dropout and drop-path), zero-init
     and the batches' class balance follow `config`, or the optimizer preset where `config` leaves
     them None.
@@ -56,6 +57,7 @@ def train_proxy(
         disable_dropout(model)
     if config.zero_init_residual:
         zero_init_residual(model)
+    out_of_place_activations(model)
     model.to(device=device, memory_format=memory_format)
     optimizer, scheduler = build_optimizer(model, preset, config, budget)
     fast_convolutions = (config.fast_cpu_convolutions and device.type == "cpu" and not config.compile
@@ -135,6 +137,24 @@ def disable_dropout(model: nn.Module) -> int:
         else:
             continue
         count += 1
+    return count
+
+
+_CLONED_WHEN_IN_PLACE = (nn.SiLU, nn.Hardswish, nn.Mish)
+"""Activations whose backward needs their input: in place, autograd first copies that input."""
+
+
+def out_of_place_activations(model: nn.Module) -> int:
+    """Set `inplace=False` on every SiLU, Hardswish and Mish of `model`; returns how many were changed.
+
+    In place, autograd clones each such activation's input to keep it for the backward pass (49
+    copies a step in B0); out of place, the input is kept as it is. The results are bitwise the same.
+    """
+    count = 0
+    for module in model.modules():
+        if isinstance(module, _CLONED_WHEN_IN_PLACE) and module.inplace:
+            module.inplace = False
+            count += 1
     return count
 
 

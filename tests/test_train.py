@@ -20,7 +20,9 @@ from scalesearch.data.dataset import make_dataset
 from scalesearch.errors import UserError
 from scalesearch.nn import ConvBNAct, DropPath, ResidualBlock, zero_init_residual
 from scalesearch.scaling import Multipliers
-from scalesearch.train import TrainConfig, TrainResult, disable_dropout, resolve_preset_defaults, train_proxy
+from scalesearch.train import (
+    TrainConfig, TrainResult, disable_dropout, out_of_place_activations, resolve_preset_defaults, train_proxy,
+)
 from scalesearch.training.batches import DeviceBatches, balanced_order
 from scalesearch.training.config import check_config, plan_budget
 from scalesearch.training.evaluate import recalibrate_batchnorm
@@ -371,6 +373,25 @@ def test_regularisation_off_zeroes_dropout_and_drop_path_of_the_trained_model(sm
     torchvision = pytest.importorskip("torchvision")
     depth = torchvision.ops.StochasticDepth(0.2, "row")
     assert disable_dropout(nn.Sequential(depth, nn.Dropout2d(0.1))) == 2 and depth.p == 0.0
+
+
+def test_activations_run_out_of_place_with_the_same_gradients(small: ImageDataset) -> None:
+    def net() -> nn.Sequential:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.SiLU(inplace=True), nn.Hardswish(inplace=True),
+                             nn.Mish(inplace=True), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(8, 10))
+
+    in_place, out_of_place = net(), net()
+    assert out_of_place_activations(out_of_place) == 3
+    assert [getattr(m, "inplace", None) for m in out_of_place] == [None, None, False, False, False, True, None, None, None]
+    images = torch.randn(4, 3, 12, 12)
+    for model in (in_place, out_of_place):
+        model(images).square().sum().backward()
+    assert all(torch.equal(a.grad, b.grad) for a, b in zip(in_place.parameters(), out_of_place.parameters()))
+    trained = net()
+    train_proxy(trained, small, RESOLUTION, replace(QUICK, epochs=1))
+    assert not any(getattr(m, "inplace", False) for m in trained if not isinstance(m, nn.ReLU))
 
 
 def test_zero_init_zeroes_the_last_bn_of_residual_branches_only() -> None:
