@@ -7,7 +7,8 @@ the routing rule takes: the rule should take the fast path exactly where it wins
 whole network's convolutions summed both ways; the whole network, a training step (the share
 of it in convolution backward passes, by torch's profiler) and an inference pass at batch 256,
 with torch's own paths and with the trainer's (`FastCPUConvolutions`, which also routes the
-global average pool); and the SGD step fused against torch's default.
+global average pool, and SiLU out of place), with the trainer's step split by kind of operation;
+and the SGD step fused against torch's default.
 
     python benchmarks/cpu_convolutions.py --batch-size 64 --resolution 32 --threads 1
     python benchmarks/cpu_convolutions.py --resolution 64 --threads 1
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from scalesearch.train import out_of_place_activations
 from scalesearch.training.config import TrainConfig, plan_budget
 from scalesearch.training.cpu_convolutions import (
     depthwise_conv2d, fast_conv2d, fast_cpu_convolutions, pointwise_conv2d,
@@ -120,47 +122,66 @@ def b0_channels_last() -> nn.Module:
     return model
 
 
+OP_GROUPS = {  # profiler op name -> the group a step's time is summed into
+    "matrix products": ("aten::mm", "aten::addmm", "aten::bmm"),
+    "convolutions": ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::_convolution"),
+    "batch norm": ("aten::native_batch_norm", "aten::native_batch_norm_backward"),
+    "activations": ("aten::silu", "aten::silu_", "aten::silu_backward", "aten::sigmoid", "aten::sigmoid_backward"),
+    "copies and fills": ("aten::copy_", "aten::fill_", "aten::zero_"),
+}
+
+
 def time_network(batch_size: int, resolution: int, rounds: int, repeats: int) -> dict[str, float]:
-    """Median ms of a training step (batch `batch_size`) and an inference pass (batch 256), torch's paths
-    ("own") and the trainer's ("fast"), interleaved; and the share of torch's own step in convolution
-    backward passes."""
-    model = b0_channels_last()
-    optimizer, _ = build_optimizer(model, PRESETS["short"], TrainConfig(batch_size=batch_size),
-                                   plan_budget(TrainConfig(batch_size=batch_size), batch_size))
+    """Median ms of a training step (batch `batch_size`) and an inference pass (batch 256), torch's own
+    ("own": torch's paths, torchvision's in-place SiLU) and the trainer's ("fast": the fast paths, SiLU out
+    of place), interleaved; the share of torch's own step in convolution backward passes; and the share
+    of the trainer's step in each of OP_GROUPS."""
+    models = {"own": b0_channels_last(), "fast": b0_channels_last()}
+    out_of_place_activations(models["fast"])
+    optimizers = {way: build_optimizer(model, PRESETS["short"], TrainConfig(batch_size=batch_size),
+                                       plan_budget(TrainConfig(batch_size=batch_size), batch_size))[0]
+                  for way, model in models.items()}
     images = torch.randn(batch_size, 3, resolution, resolution).to(memory_format=torch.channels_last)
     labels = torch.randint(0, 10, (batch_size,))
     test_images = torch.randn(256, 3, resolution, resolution).to(memory_format=torch.channels_last)
 
-    def train_step(fast: bool) -> None:
+    def train_step(way: str) -> None:
+        model, optimizer = models[way], optimizers[way]
         model.train()
-        with fast_cpu_convolutions(fast):
+        with fast_cpu_convolutions(way == "fast"):
             loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
-    def inference(fast: bool) -> None:
-        model.eval()
-        with torch.inference_mode(), fast_cpu_convolutions(fast):
-            model(test_images)
+    def inference(way: str) -> None:
+        models[way].eval()
+        with torch.inference_mode(), fast_cpu_convolutions(way == "fast"):
+            models[way](test_images)
 
-    tasks = {f"{name} {way}": (task, way == "fast") for name, task in (("step", train_step), ("inference", inference))
+    tasks = {f"{name} {way}": (task, way) for name, task in (("step", train_step), ("inference", inference))
              for way in ("own", "fast")}
     samples: dict[str, list[float]] = {key: [] for key in tasks}
-    for task, fast in tasks.values():
-        task(fast)  # warm-up
+    for task, way in tasks.values():
+        task(way)  # warm-up
     for _ in range(rounds):
-        for key, (task, fast) in tasks.items():
+        for key, (task, way) in tasks.items():
             started = time.perf_counter()
             for _ in range(repeats):
-                task(fast)
+                task(way)
             samples[key].append((time.perf_counter() - started) / repeats * 1e3)
     times = {key: statistics.median(values) for key, values in samples.items()}
-    with torch.profiler.profile() as profile:
-        train_step(False)
-    events = profile.key_averages()
-    backward = sum(e.self_cpu_time_total for e in events if e.key == "aten::convolution_backward")
-    times["conv backward share"] = backward / sum(e.self_cpu_time_total for e in events)
+    for way in ("own", "fast"):
+        with torch.profiler.profile() as profile:
+            train_step(way)
+        events = profile.key_averages()
+        total = sum(e.self_cpu_time_total for e in events)
+        if way == "own":
+            backward = sum(e.self_cpu_time_total for e in events if e.key == "aten::convolution_backward")
+            times["conv backward share"] = backward / total
+        else:
+            for group, names in OP_GROUPS.items():
+                times[f"share {group}"] = sum(e.self_cpu_time_total for e in events if e.key in names) / total
     return times
 
 
@@ -215,6 +236,9 @@ def main() -> None:
           f"{network['step fast']:.1f} ms ({network['step own'] / network['step fast']:.2f}x); inference at batch "
           f"256: {network['inference own']:.1f} ms, {network['inference fast']:.1f} ms "
           f"({network['inference own'] / network['inference fast']:.2f}x)")
+    print("the trainer's step by operation (self CPU time, torch's profiler): "
+          + ", ".join(f"{group} {network['share ' + group]:.0%}" for group in OP_GROUPS)
+          + f", other {1 - sum(network['share ' + group] for group in OP_GROUPS):.0%}")
     loop, fused = time_sgd_step(False, args.rounds, args.repeats), time_sgd_step(True, args.rounds, args.repeats)
     print(f"SGD step over B0's parameters: torch's default {loop:.2f} ms, fused {fused:.2f} ms ({loop / fused:.2f}x)")
 

@@ -5,7 +5,9 @@ pruned (--prune PRUNER, first rung or screening run --prune-from), interleaved, 
 studies under one runs folder (each run's printed ranking is kept in runs/…/STUDY/output.txt; a
 rerun of this script reuses finished runs); then compares the epochs trained (screening runs
 included), the training wall time, and the sets of networks each search cannot tell from its
-best (the tie test of its own ranking). Extra arguments go to every run:
+best (the tie test of its own ranking); then, with two seeds or more, the tie sets again with
+the seed noise pooled over the exhaustive runs' accuracies across seeds (each network trained
+once per seed), a figure from the benchmark's own repetitions. Extra arguments go to every run:
 
     python benchmarks/pruning.py --seeds 0,1,2 --prune-from 2
     python benchmarks/pruning.py --pruner screen --prune-from 2 -- --epochs 8 --noise-from runs/calibrate-b0-to8
@@ -21,9 +23,12 @@ from typing import NamedTuple
 
 import optuna
 
+from scalesearch.noise import pooled_seed_std
+from scalesearch.record import NetworkResult
 from scalesearch.results import rank
 from scalesearch.storage import default_storage_url, open_storage
 from scalesearch.study import epochs_trained, stored_config, study_results
+from scalesearch.study_config import KnownNoise, StudyConfig
 
 
 class Search(NamedTuple):
@@ -34,6 +39,26 @@ class Search(NamedTuple):
     epochs: float  # epochs trained, over seeds and screening runs
     best: str  # its best network
     finished: set[str]  # the networks it trained to the end
+    results: list[NetworkResult]  # one per network, to rank again with another noise figure
+    config: StudyConfig
+
+
+def noise_across_seeds(searches: list[Search]) -> KnownNoise | None:
+    """σ pooled over the networks' accuracies in `searches` (one grid seed each), or None with fewer than two."""
+    accuracies: dict[str, list[float]] = {}
+    for search in searches:
+        for result in search.results:
+            if result.status == "ok":
+                accuracies.setdefault(result.plan.name, []).extend(result.accuracies)
+    estimate = pooled_seed_std(accuracies.values())
+    if not estimate.known:
+        return None
+    return KnownNoise(estimate.sigma, estimate.dof, f"the exhaustive runs of {len(searches)} seeds")
+
+
+def tied_under(search: Search, known: KnownNoise) -> set[str]:
+    """The networks `search`'s ranking cannot tell from its best when the seed noise is `known`."""
+    return set(rank(search.results, search.config.scoring, known=known).tied["candidate"])
 
 
 def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: list[str]) -> Search:
@@ -58,7 +83,7 @@ def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: lis
     config = stored_config(loaded)
     ranking = rank(results, config.scoring, known=config.known_noise)
     return Search(wall, set(ranking.tied["candidate"]), epochs_trained(loaded), ranking.table["candidate"].iloc[0],
-                  {r.plan.name for r in results if r.status == "ok"})
+                  {r.plan.name for r in results if r.status == "ok"}, list(results), config)
 
 
 def main() -> None:
@@ -94,6 +119,19 @@ def main() -> None:
     print(f"\nover {len(rows)} seeds: pruned training compute {compute:.0%} of exhaustive (wall {wall:.0%}); "
           f"a tied-best network kept in {kept}/{len(rows)}; the same tied-best set in {same}/{len(rows)}; "
           f"the exhaustive search's best trained to the end in {best}/{len(rows)}")
+    known = noise_across_seeds([full for _, full, _ in rows])
+    if known is None:
+        return
+    print(f"\nthe same, with the seed noise of the exhaustive runs across the {len(rows)} seeds "
+          f"(σ = {known.sigma:.4f}, {known.dof} degrees of freedom) in every tie test:\n")
+    print("| seed | tied-best exhaustive | tied-best pruned | keeps one | same set |")
+    print("|---|---|---|---|---|")
+    sets = [(seed, tied_under(full, known), tied_under(pruned, known)) for seed, full, pruned in rows]
+    for seed, full_tied, pruned_tied in sets:
+        print(f"| {seed} | {len(full_tied)} | {len(pruned_tied)} | {'yes' if full_tied & pruned_tied else 'no'} "
+              f"| {'yes' if full_tied == pruned_tied else 'no'} |")
+    print(f"\nover {len(rows)} seeds: a tied-best network kept in {sum(bool(f & p) for _, f, p in sets)}/{len(rows)}; "
+          f"the same tied-best set in {sum(f == p for _, f, p in sets)}/{len(rows)}")
 
 
 if __name__ == "__main__":
