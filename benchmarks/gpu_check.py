@@ -16,20 +16,21 @@ import argparse
 
 import torch
 
+from scalesearch.cli.numbers import RESOLUTION, bounded_int
 from scalesearch.data import load_dataset
 from scalesearch.nn import build
 from scalesearch.train import TrainConfig, train_proxy
+from scalesearch.training.config import SEED
 from scalesearch.training.layout import choose_layout
 from scalesearch.zoo import get_spec
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resolutions", type=int, nargs="+", default=[32, 128], help="px (default 32 128)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 0, 1], help="(default 0 0 1)")
+    parser.add_argument("--resolutions", type=bounded_int(*RESOLUTION), nargs="+", default=[32, 128],
+                        help="px (default 32 128)")
+    parser.add_argument("--seeds", type=bounded_int(*SEED), nargs="+", default=[0, 0, 1], help="(default 0 0 1)")
     args = parser.parse_args()
-    if not all(8 <= r <= 512 for r in args.resolutions) or not all(0 <= s < 2**31 for s in args.seeds):
-        parser.error("resolutions must lie in 8..512 px and seeds in 0..2^31-1")
     data = load_dataset("fashion-mnist-mini")
     print("device:", torch.cuda.get_device_name(0), "; torch", torch.__version__)
     for resolution in args.resolutions:

@@ -30,8 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train_throughput import Ours, Reference, b0, without_dropout  # noqa: E402
 
+from scalesearch.cli.numbers import RESOLUTION, bounded_float, bounded_int  # noqa: E402
 from scalesearch.data import load_dataset  # noqa: E402
 from scalesearch.train import TrainConfig  # noqa: E402
+from scalesearch.training.config import BATCH_SIZE  # noqa: E402
 from scalesearch.training.device import resolve_device  # noqa: E402
 from scalesearch.training.layout import choose_layout, table_choice  # noqa: E402
 
@@ -117,11 +119,12 @@ def suggested_rows(best: dict[int, str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="cuda[:N] or cpu (default cuda)")
-    parser.add_argument("--resolutions", type=int, nargs="+", default=[32, 64, 128, 224])
-    parser.add_argument("--batch-size", type=int, default=64, help="(default 64, the proxy's)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds (default 3)")
-    parser.add_argument("--seconds", type=float, default=1.0, help="about how long each timed run lasts (default 1)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's)")
+    parser.add_argument("--resolutions", type=bounded_int(*RESOLUTION), nargs="+", default=[32, 64, 128, 224])
+    parser.add_argument("--batch-size", type=bounded_int(*BATCH_SIZE), default=64, help="(default 64, the proxy's)")
+    parser.add_argument("--rounds", type=bounded_int(1, 100), default=3, help="interleaved timed rounds (default 3)")
+    parser.add_argument("--seconds", type=bounded_float(0.0, 600.0, low_open=True), default=1.0,
+                        help="about how long each timed run lasts (default 1)")
+    parser.add_argument("--threads", type=bounded_int(1, 1024), default=None, help="torch CPU threads (default torch's)")
     parser.add_argument("--cudnn-benchmark", action="store_true",
                         help="let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark), for every loop")
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=list(LAYOUTS), metavar="LAYOUT",

@@ -23,12 +23,14 @@ from typing import NamedTuple
 
 import optuna
 
+from scalesearch.cli.numbers import bounded_int
 from scalesearch.noise import pooled_seed_std
 from scalesearch.record import NetworkResult
 from scalesearch.results import rank
 from scalesearch.storage import default_storage_url, open_storage
 from scalesearch.study import epochs_trained, stored_config, study_results
-from scalesearch.study_config import KnownNoise, StudyConfig
+from scalesearch.study_config import MAX_PRUNE_EPOCH, KnownNoise, StudyConfig
+from scalesearch.training.config import SEED
 
 
 class Search(NamedTuple):
@@ -91,13 +93,17 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/pruning-bench"))
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--pruner", default="sha", choices=("sha", "hyperband", "screen"))
-    parser.add_argument("--prune-from", type=int, default=2,
-                        help="first pruning epoch, or the screening run's epochs (default 2)")
+    parser.add_argument("--prune-from", type=bounded_int(1, MAX_PRUNE_EPOCH), default=2,
+                        help=f"first pruning epoch, or the screening run's epochs, 1 to {MAX_PRUNE_EPOCH} (default 2)")
     parser.add_argument("extra", nargs="*", help="arguments for every grid run (after --)")
     args = parser.parse_args()
+    try:
+        seeds = [bounded_int(*SEED)(text) for text in args.seeds.split(",")]
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"--seeds: {error}")
 
     rows = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in seeds:
         full = run_grid(args.runs_dir, f"exhaustive-{seed}", seed, ["--prune", "none"], args.extra)
         pruned = run_grid(args.runs_dir, f"{args.pruner}-{seed}", seed,
                           ["--prune", args.pruner, "--prune-from", str(args.prune_from)], args.extra)
