@@ -24,7 +24,7 @@ from typing import NamedTuple
 import optuna
 
 from scalesearch.cli.numbers import bounded_int
-from scalesearch.noise import pooled_seed_std
+from scalesearch.noise import pooled_seed_std, spread_test
 from scalesearch.record import NetworkResult
 from scalesearch.results import rank
 from scalesearch.storage import default_storage_url, open_storage
@@ -45,14 +45,19 @@ class Search(NamedTuple):
     config: StudyConfig
 
 
-def noise_across_seeds(searches: list[Search]) -> KnownNoise | None:
-    """σ pooled over the networks' accuracies in `searches` (one grid seed each), or None with fewer than two."""
+def accuracies_by_network(searches: list[Search]) -> dict[str, list[float]]:
+    """Every seed's accuracy of each network that trained to the end, over `searches`."""
     accuracies: dict[str, list[float]] = {}
     for search in searches:
         for result in search.results:
             if result.status == "ok":
                 accuracies.setdefault(result.plan.name, []).extend(result.accuracies)
-    estimate = pooled_seed_std(accuracies.values())
+    return accuracies
+
+
+def noise_across_seeds(searches: list[Search]) -> KnownNoise | None:
+    """σ pooled over the networks' accuracies in `searches` (one grid seed each), or None with fewer than two."""
+    estimate = pooled_seed_std(accuracies_by_network(searches).values())
     if not estimate.known:
         return None
     return KnownNoise(estimate.sigma, estimate.dof, f"the exhaustive runs of {len(searches)} seeds")
@@ -138,6 +143,10 @@ def main() -> None:
               f"| {'yes' if full_tied == pruned_tied else 'no'} |")
     print(f"\nover {len(rows)} seeds: a tied-best network kept in {sum(bool(f & p) for _, f, p in sets)}/{len(rows)}; "
           f"the same tied-best set in {sum(f == p for _, f, p in sets)}/{len(rows)}")
+    groups = list(accuracies_by_network([full for _, full, _ in rows]).values())
+    spread = spread_test([sum(g) / len(g) for g in groups], [len(g) for g in groups], pooled_seed_std(groups))
+    if spread:
+        print(f"the exhaustive runs, {len(groups)} networks × their seeds: {spread.line()}")
 
 
 if __name__ == "__main__":

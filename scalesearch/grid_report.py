@@ -64,8 +64,9 @@ def grid_sections(study: optuna.Study, config: StudyConfig, run_dir: Path) -> li
     ranking = rank(study_results(study), config.scoring, known=config.known_noise)
     if ranking.table.empty:
         return [ReportSection("Ranking", NO_RESULTS)]
+    spread = ranking.spread_line()
     lines = [markdown_table(ranking_view(ranking)), evaluated_line(ranking, study, config),
-             best_line(ranking, config)]
+             *([spread] if spread else []), best_line(ranking, config)]
     inline_spec = config.baseline.lstrip().startswith("{")  # no short argument to scale it by
     command = None if inline_spec else scale_command(ranking, config.baseline)
     if command:

@@ -1,4 +1,5 @@
-"""How much a proxy ranking can tell apart: seed noise, the tie-with-best test, seeds needed to separate.
+"""How much a proxy ranking can tell apart: seed noise, the tie-with-best test, seeds needed to separate,
+and whether the networks' accuracies differ at all.
 
 All accuracies are fractions (0.82, not 82 %). A candidate's reward is its mean accuracy times a
 known positive constant (the MACs factor of ACC·(MACs/T)^w), so its standard error in reward units
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, t
+from scipy.stats import f, norm, t
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_MAX_SEEDS = 100
@@ -22,6 +23,10 @@ DEFAULT_MAX_SEEDS = 100
 TEST_WORDING = "difference ≤ {z:.2f} combined standard errors (two-sided {percent} %{basis})"
 SEPARATE_WORDING = "to separate them: --seeds {seeds} ({duration})"
 CANNOT_SEPARATE_WORDING = "to separate them: more than {max_seeds} seeds would be needed"
+SPREAD_TEST_WORDING = "F = {statistic:.2f} on {between} and {within} degrees of freedom, p = {p:.2g}"
+SPREAD_WORDINGS = ("between networks: accuracies differ beyond seed noise ({test})",
+                   "between networks: accuracies spread no more than seed noise alone gives ({test}); "
+                   "no network is shown to be more accurate than another")
 
 TIE_COLUMNS = ("objective", "accuracy", "n_seeds", "state")
 
@@ -85,6 +90,44 @@ def noise_line(estimate: NoiseEstimate, source: str | None, confidence: float = 
     where = source or f"pooled over {estimate.n_groups} network(s)"
     return (f"seed noise: σ = {estimate.sigma:.4f} top-1 ({where}, {estimate.dof} degrees of freedom); "
             f"{test}: {describe_test(confidence, estimate.dof)}")
+
+
+@dataclass(frozen=True)
+class SpreadTest:
+    """One-way analysis of variance of networks' mean accuracies against the seed noise."""
+
+    statistic: float
+    dof_between: int
+    dof_within: int
+    p_value: float
+
+    def line(self, confidence: float = DEFAULT_CONFIDENCE) -> str:
+        """'between networks: accuracies differ beyond seed noise (F = …, p = …)', or that they do not (p ≥ 1 − confidence)."""
+        test = SPREAD_TEST_WORDING.format(statistic=self.statistic, between=self.dof_between, within=self.dof_within,
+                                          p=self.p_value)
+        return SPREAD_WORDINGS[self.p_value >= 1.0 - confidence].format(test=test)
+
+
+def spread_test(accuracies: Sequence[float], n_seeds: Sequence[int], estimate: NoiseEstimate) -> SpreadTest | None:
+    """Do k networks' mean accuracies spread more than the seed noise σ predicts?
+
+    F = Σ nᵢ (āᵢ − ā)² / (k − 1) / σ², ā the seed-weighted mean of the means āᵢ of nᵢ seeds. When every
+    network has the same expected accuracy, F follows F(k − 1, dof of σ); with σ pooled within these
+    networks this is the one-way ANOVA (scipy.stats.f_oneway). None with fewer than two networks, or
+    σ unknown or 0.
+    """
+    means = np.asarray(accuracies, dtype=float)
+    counts = np.asarray(n_seeds, dtype=float)
+    if means.shape != counts.shape:
+        raise ValueError(f"{means.size} accuracies but {counts.size} seed counts")
+    if (counts < 1).any() or np.isnan(means).any():
+        raise ValueError("every network needs a mean accuracy and n_seeds ≥ 1")
+    if means.size < 2 or not estimate.known or not estimate.sigma > 0:
+        return None
+    grand = float((counts * means).sum() / counts.sum())
+    between = means.size - 1
+    statistic = float((counts * (means - grand) ** 2).sum()) / between / estimate.sigma**2
+    return SpreadTest(statistic, between, estimate.dof, float(f.sf(statistic, between, estimate.dof)))
 
 
 def uncertainty(sigma: float, n_seeds: int) -> float:

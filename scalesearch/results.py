@@ -50,6 +50,13 @@ class Ranking:
         """What the noise is and how it was measured."""
         return noise.noise_line(self.noise, self.noise_source, self.confidence)
 
+    def spread_line(self) -> str | None:
+        """Whether the accuracies of the networks trained to the end differ beyond the seed noise (None when
+        fewer than two did, or the noise is unknown)."""
+        done = self.table[self.table["status"] == "ok"]
+        test = noise.spread_test(done["accuracy"], done["seeds"], self.noise)
+        return None if test is None else test.line(self.confidence)
+
     def verdict(self, current_seeds: int) -> str | None:
         """'N other networks are within noise of it; to separate them: --seeds K (about M min)'."""
         if self.best is None or not math.isfinite(self.noise.sigma):

@@ -31,6 +31,7 @@ import scalesearch.runner
 from scalesearch.cli import main
 from scalesearch.cost import Cost, spec_cost
 from scalesearch.errors import UserError
+from scalesearch.noise import NoiseEstimate, spread_test
 from scalesearch.grid import Candidate, GridSpace, candidate_grid, grid_study
 from scalesearch.runner import default_workers, prepare, run as run_study, train_network
 from scalesearch.scaling import compound, scale_resolution, scale_spec
@@ -239,6 +240,8 @@ def test_search_prints_the_ranking_noise_best_and_scale_command(finished, capsys
                                    f"{best['objective']:.4f})")
     others = int(table["tied_with_best"].sum()) - 1
     assert ("no other network is within noise of it" in best_line[0]) == (others == 0)
+    spread = spread_test(table["accuracy"], table["seeds"], NoiseEstimate(probe["accuracy_std"], 1, 1))
+    assert [line for line in lines if line.startswith("between networks: ")] == [spread.line()]
     scale = [line for line in lines if line.startswith("scale it: ")]
     command = shlex.split(scale[0].split("scalesearch ", 1)[1])
     assert command == ["scale", str(spec_path), "--alpha", f"{best['alpha']:g}", "--beta", f"{best['beta']:g}",

@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+from scipy.stats import f_oneway
 
 from scalesearch.noise import (
     NoiseEstimate,
@@ -14,6 +15,7 @@ from scalesearch.noise import (
     pooled_seed_std,
     seeds_to_separate,
     separation_advice,
+    spread_test,
     standard_errors,
     tied_with_best,
     uncertainty,
@@ -44,6 +46,45 @@ def test_pooled_seed_std_without_repeats_is_unknown() -> None:
     assert isinstance(estimate, NoiseEstimate)
     with pytest.raises(AttributeError):
         estimate.sigma = 1.0  # type: ignore[misc]
+
+
+def test_spread_test_is_the_one_way_anova_when_sigma_is_pooled_within() -> None:
+    groups = [[0.81, 0.83, 0.80], [0.84, 0.82], [0.79, 0.80, 0.78, 0.81]]
+    means = [sum(g) / len(g) for g in groups]
+    test = spread_test(means, [len(g) for g in groups], pooled_seed_std(groups))
+    anova = f_oneway(*groups)
+    assert test.statistic == pytest.approx(anova.statistic)
+    assert test.p_value == pytest.approx(anova.pvalue)
+    assert (test.dof_between, test.dof_within) == (2, 6)
+
+
+def test_spread_test_on_constructed_tables() -> None:
+    noise = NoiseEstimate(sigma=0.01, dof=12, n_groups=6)
+    same = spread_test([0.8, 0.8, 0.8], [1, 3, 1], noise)
+    assert (same.statistic, same.p_value) == (0.0, 1.0)
+    assert same.line().startswith("between networks: accuracies spread no more than seed noise alone gives "
+                                  "(F = 0.00 on 2 and 12 degrees of freedom, p = 1)")
+    # 3 seeds each, means 0.70, 0.80, 0.90: Σ n(ā − 0.8)² = 3·(0.01 + 0 + 0.01) over 2, divided by σ² = 1e-4
+    apart = spread_test([0.7, 0.8, 0.9], [3, 3, 3], noise)
+    assert apart.statistic == pytest.approx(300.0)
+    assert apart.p_value < 1e-9
+    assert apart.line() == ("between networks: accuracies differ beyond seed noise "
+                            f"(F = 300.00 on 2 and 12 degrees of freedom, p = {apart.p_value:.2g})")
+    # the verdict follows the confidence: p ≈ 0.1 is a difference at 80 %, none at 95 %
+    edge = spread_test([0.79, 0.81], [1, 1], NoiseEstimate(sigma=0.0085, dof=12, n_groups=6))
+    assert 0.05 < edge.p_value < 0.2
+    assert "differ beyond" in edge.line(confidence=0.8) and "no more than" in edge.line(confidence=0.95)
+
+
+def test_spread_test_needs_two_networks_and_a_known_nonzero_noise() -> None:
+    noise = NoiseEstimate(sigma=0.01, dof=4, n_groups=2)
+    assert spread_test([0.8], [2], noise) is None
+    assert spread_test([0.8, 0.7], [1, 1], NoiseEstimate(sigma=math.nan, dof=0, n_groups=0)) is None
+    assert spread_test([0.8, 0.7], [1, 1], NoiseEstimate(sigma=0.0, dof=4, n_groups=2)) is None
+    with pytest.raises(ValueError, match="2 accuracies but 1 seed counts"):
+        spread_test([0.8, 0.7], [1], noise)
+    with pytest.raises(ValueError, match="n_seeds ≥ 1"):
+        spread_test([0.8, 0.7], [1, 0], noise)
 
 
 def test_uncertainty_and_critical_value() -> None:

@@ -22,6 +22,9 @@ def report_ranking(study: optuna.Study, config: StudyConfig, run_dir: Path, top:
         return
     print(ranking_view(ranking).head(top).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"\n{evaluated_line(ranking, study, config)}")
+    spread = ranking.spread_line()
+    if spread:
+        print(spread)
     print(best_line(ranking, config))
     command = scale_command(ranking, baseline_argument)
     if command:
