@@ -164,6 +164,8 @@ def main() -> None:
     reporting.add_argument("runs", type=Path, nargs="+")
     reporting.set_defaults(func=report)
     args = parser.parse_args()
+    if args.step == "train" and args.worker >= args.workers:
+        parser.error(f"--worker must be below --workers ({args.workers}), got {args.worker}")
     args.func(args)
 
 
