@@ -9,11 +9,13 @@ import optuna
 from scalesearch.baselines import baseline_name
 from scalesearch.calibrate import Calibration, analyse_study, trained_networks
 from scalesearch.fidelity import fidelity_figure
+from scalesearch.noise import DEFAULT_CONFIDENCE
 from scalesearch.report import ReportSection, markdown_table
 from scalesearch.study_config import StudyConfig
 
 FIDELITY_HEADERS = {"budget": "budget", "networks": "networks", "seeds": "seeds", "kendall_tau": "Kendall τ",
-                    "spearman_rho": "Spearman ρ", "sigma": "σ", "spread": "spread", "wall_seconds": "s/training"}
+                    "spearman_rho": "Spearman ρ", "sigma": "σ", "spread": "spread", "differ_p": "F-test p",
+                    "wall_seconds": "s/training"}
 AGREEMENT_HEADERS = {"epoch": "epoch", "networks": "networks", "kendall_tau": "Kendall τ",
                      "spearman_rho": "Spearman ρ"}
 FIGURES = (Path("figures") / "fidelity.png", Path("figures") / "fidelity.svg")
@@ -25,11 +27,26 @@ def trained_line(study: optuna.Study, config: StudyConfig) -> str:
     done, total = trained_networks(study)
     return (f"{done} of {total} (network, budget) pairs trained, {len(config.seeds)} seeds each; τ and ρ: "
             f"per-network mean accuracy against the largest budget; σ: pooled seed noise of one training; spread: "
-            f"std of the network means")
+            f"std of the network means; F-test p: how often networks of equal accuracy would spread this much "
+            f"(below {1 - DEFAULT_CONFIDENCE:g}, they differ beyond seed noise)")
 
 
 def recommendation_line(calibration: Calibration) -> str:
-    """'smallest budget with τ ≥ 0.7: N epochs (...)', or that no shorter budget ranks like the largest."""
+    """'smallest budget with τ ≥ 0.7: N epochs (...)', or that no shorter budget ranks like the largest; with a
+    warning when the largest budget's networks do not differ beyond seed noise."""
+    return _recommendation(calibration) + _alike_warning(calibration)
+
+
+def _alike_warning(calibration: Calibration) -> str:
+    largest = calibration.largest
+    p = calibration.row(largest)["differ_p"]
+    if not p >= 1 - DEFAULT_CONFIDENCE:
+        return ""
+    return (f"; at {_epochs(largest)} the networks do not differ beyond seed noise (F-test p = {p:.2g}), so τ "
+            f"against it ranks noise: add seeds or extend the ladder")
+
+
+def _recommendation(calibration: Calibration) -> str:
     largest = calibration.largest
     if calibration.ranks_like_largest:
         row = calibration.row(calibration.recommended)

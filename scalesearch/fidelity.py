@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
-from scalesearch.noise import pooled_seed_std
+from scalesearch.noise import pooled_seed_std, spread_test
 
 RUN_COLUMNS = ("network", "budget", "seed", "accuracy", "wall_seconds")
 HISTORY_COLUMNS = ("network", "seed", "epoch", "accuracy")
-FIDELITY_COLUMNS = ["budget", "networks", "seeds", "kendall_tau", "spearman_rho", "sigma", "spread", "wall_seconds"]
+FIDELITY_COLUMNS = ["budget", "networks", "seeds", "kendall_tau", "spearman_rho", "sigma", "spread", "differ_p",
+                    "wall_seconds"]
 AGREEMENT_COLUMNS = ["epoch", "networks", "kendall_tau", "spearman_rho"]
 DEFAULT_MIN_TAU = 0.7  # calibrate: a budget ranks like the longest one
 DEFAULT_RUNG_TAU = 0.5  # pruning: a rung ranks like the last epoch
@@ -53,7 +54,9 @@ def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
     those at the largest budget, over the networks present at both (1.0 on the largest budget's own
     row; NaN with fewer than 2 shared networks or a constant side); sigma (pooled within-network
     seed standard deviation, NaN when no network has 2 seeds); spread (standard deviation of the
-    per-network means, ddof=1); wall_seconds (mean wall time of one training at that budget).
+    per-network means, ddof=1); differ_p (the p-value of `noise.spread_test`, the one-way analysis of
+    variance of the networks' accuracies: small when they differ beyond seed noise, NaN without σ);
+    wall_seconds (mean wall time of one training at that budget).
     Rows whose accuracy is NaN (failed trainings) are left out, except from wall_seconds.
     """
     _require(runs, RUN_COLUMNS, "the runs")
@@ -76,14 +79,17 @@ def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
             tau, rho = 1.0, 1.0
         else:
             tau, rho = rank_agreement(mean, means[top])
+        noise = pooled_seed_std(values.to_numpy() for _, values in per_network)
+        spread = spread_test(mean.to_numpy(), per_network.size().loc[mean.index].to_numpy(), noise)
         rows.append({
             "budget": budget,
             "networks": int(mean.size),
             "seeds": int(per_network.size().min()) if mean.size else 0,
             "kendall_tau": tau,
             "spearman_rho": rho,
-            "sigma": pooled_seed_std(values.to_numpy() for _, values in per_network).sigma,
+            "sigma": noise.sigma,
             "spread": float(mean.std(ddof=1)) if mean.size >= 2 else math.nan,
+            "differ_p": spread.p_value if spread else math.nan,
             "wall_seconds": float(runs.loc[runs["budget"] == budget, "wall_seconds"].mean()),
         })
     return pd.DataFrame(rows, columns=FIDELITY_COLUMNS)

@@ -23,6 +23,7 @@ from scalesearch import fidelity
 from scalesearch.baselines import resolve_baseline
 from scalesearch.calibrate import (analyse, analyse_study, calibrate_study, calibration_histories, calibration_runs,
                                    noise_mismatch, noise_settings, spread_details, spread_set, stored_noise)
+from scalesearch.calibrate_report import recommendation_line
 from scalesearch.cli import build_parser
 from scalesearch.errors import UserError
 from scalesearch.objective import Scoring
@@ -115,11 +116,11 @@ def test_table_is_fidelity_table_of_the_stored_results(calibrated) -> None:
     assert list(expected["budget"]) == [1.0, 2.0] and list(expected["networks"]) == [3, 3]
     lines = out.splitlines()
     assert lines[0].split() == ["budget", "networks", "seeds", "Kendall", "τ", "Spearman", "ρ", "σ", "spread",
-                                "s/training"]
+                                "F-test", "p", "s/training"]
     for line, row in zip(lines[1:3], expected.itertuples()):
         shown = line.split()
         assert float(shown[0]) == row.budget and int(shown[1]) == row.networks == 3 and int(shown[2]) == 2
-        for text, value in zip(shown[3:7], (row.kendall_tau, row.spearman_rho, row.sigma, row.spread)):
+        for text, value in zip(shown[3:8], (row.kendall_tau, row.spearman_rho, row.sigma, row.spread, row.differ_p)):
             assert text == f"{value:.4g}" if not math.isnan(value) else text == "n/a"
     assert (runs_dir / "calibration_runs.csv").is_file()
     for suffix in ("png", "svg"):
@@ -155,6 +156,18 @@ def test_recommendation_follows_from_the_table(calibrated) -> None:
     else:
         assert "no shorter budget ranks like the largest: no budget below 2 epochs reaches τ ≥ 0.7" in out
         assert "rung agreement at 2 epochs" in out and "first reliable rung for pruning" in out
+
+
+def test_recommendation_warns_when_the_largest_budget_cannot_tell_the_networks_apart(calibrated) -> None:
+    _, out, _ = calibrated["first"]
+    calibration = analyse_study(load(calibrated["runs"]))
+    p = calibration.row(calibration.largest)["differ_p"]
+    warning = "at 2 epochs the networks do not differ beyond seed noise (F-test p = "
+    assert (warning in out) == (p >= 0.05)
+    alike = replace(calibration, table=calibration.table.assign(differ_p=0.5))
+    assert f"{warning}0.5), so τ against it ranks noise" in recommendation_line(alike)
+    apart = replace(calibration, table=calibration.table.assign(differ_p=0.01))
+    assert "differ beyond seed noise" not in recommendation_line(apart)
 
 
 def test_sigma_per_budget_is_stored_in_the_study(calibrated) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy.stats import f_oneway
 
 from scalesearch.fidelity import (
     AGREEMENT_COLUMNS,
@@ -78,6 +79,12 @@ def test_fidelity_table_by_hand() -> None:
     # spread at 16 by hand: mean 0.8125, squares 0.0076+0.0014+0.0002+0.0127 = 0.021875 / 3
     assert table["spread"][3] == pytest.approx(math.sqrt(0.021875 / 3))
     assert table["wall_seconds"].tolist() == pytest.approx([10.5, 20.5, 80.5, 160.5])
+    # differ_p is the one-way analysis of variance of each budget's runs, network by network
+    runs = _runs()
+    expected_p = [f_oneway(*(g["accuracy"] for _, g in runs[runs["budget"] == b].groupby("network"))).pvalue
+                  for b in MEANS]
+    assert table["differ_p"].tolist() == pytest.approx(expected_p)
+    assert table["differ_p"].max() < 0.05  # the hand-made networks differ far beyond their seed noise
 
 
 def test_fidelity_table_uneven_networks_and_seeds() -> None:
