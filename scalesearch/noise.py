@@ -102,7 +102,8 @@ class SpreadTest:
     p_value: float
 
     def line(self, confidence: float = DEFAULT_CONFIDENCE) -> str:
-        """'between networks: accuracies differ beyond seed noise (F = …, p = …)', or that they do not (p ≥ 1 − confidence)."""
+        """'between networks: accuracies differ beyond seed noise (F = …, p = …)', or that they do not
+        (p ≥ 1 − confidence)."""
         test = SPREAD_TEST_WORDING.format(statistic=self.statistic, between=self.dof_between, within=self.dof_within,
                                           p=self.p_value)
         return SPREAD_WORDINGS[self.p_value >= 1.0 - confidence].format(test=test)
