@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train_throughput import Ours, Reference, b0, without_dropout  # noqa: E402
 
+from scalesearch.cli.latency_command import THREADS  # noqa: E402
 from scalesearch.cli.numbers import RESOLUTION, bounded_float, bounded_int  # noqa: E402
 from scalesearch.data import load_dataset  # noqa: E402
 from scalesearch.train import TrainConfig  # noqa: E402
@@ -124,7 +125,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=bounded_int(1, 100), default=3, help="interleaved timed rounds (default 3)")
     parser.add_argument("--seconds", type=bounded_float(0.0, 600.0, low_open=True), default=1.0,
                         help="about how long each timed run lasts (default 1)")
-    parser.add_argument("--threads", type=bounded_int(1, 1024), default=None, help="torch CPU threads (default torch's)")
+    parser.add_argument("--threads", type=bounded_int(*THREADS), default=None, help="torch CPU threads (default torch's)")
     parser.add_argument("--cudnn-benchmark", action="store_true",
                         help="let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark), for every loop")
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=list(LAYOUTS), metavar="LAYOUT",

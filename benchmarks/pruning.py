@@ -55,14 +55,6 @@ def accuracies_by_network(searches: list[Search]) -> dict[str, list[float]]:
     return accuracies
 
 
-def noise_across_seeds(searches: list[Search]) -> KnownNoise | None:
-    """σ pooled over the networks' accuracies in `searches` (one grid seed each), or None with fewer than two."""
-    estimate = pooled_seed_std(accuracies_by_network(searches).values())
-    if not estimate.known:
-        return None
-    return KnownNoise(estimate.sigma, estimate.dof, f"the exhaustive runs of {len(searches)} seeds")
-
-
 def tied_under(search: Search, known: KnownNoise) -> set[str]:
     """The networks `search`'s ranking cannot tell from its best when the seed noise is `known`."""
     return set(rank(search.results, search.config.scoring, known=known).tied["candidate"])
@@ -130,9 +122,11 @@ def main() -> None:
     print(f"\nover {len(rows)} seeds: pruned training compute {compute:.0%} of exhaustive (wall {wall:.0%}); "
           f"a tied-best network kept in {kept}/{len(rows)}; the same tied-best set in {same}/{len(rows)}; "
           f"the exhaustive search's best trained to the end in {best}/{len(rows)}")
-    known = noise_across_seeds([full for _, full, _ in rows])
-    if known is None:
+    groups = list(accuracies_by_network([full for _, full, _ in rows]).values())
+    estimate = pooled_seed_std(groups)
+    if not estimate.known:
         return
+    known = KnownNoise(estimate.sigma, estimate.dof, f"the exhaustive runs of {len(rows)} seeds")
     print(f"\nthe same, with the seed noise of the exhaustive runs across the {len(rows)} seeds "
           f"(σ = {known.sigma:.4f}, {known.dof} degrees of freedom) in every tie test:\n")
     print("| seed | tied-best exhaustive | tied-best pruned | keeps one | same set |")
@@ -143,8 +137,7 @@ def main() -> None:
               f"| {'yes' if full_tied == pruned_tied else 'no'} |")
     print(f"\nover {len(rows)} seeds: a tied-best network kept in {sum(bool(f & p) for _, f, p in sets)}/{len(rows)}; "
           f"the same tied-best set in {sum(f == p for _, f, p in sets)}/{len(rows)}")
-    groups = list(accuracies_by_network([full for _, full, _ in rows]).values())
-    spread = spread_test([sum(g) / len(g) for g in groups], [len(g) for g in groups], pooled_seed_std(groups))
+    spread = spread_test([sum(g) / len(g) for g in groups], [len(g) for g in groups], estimate)
     if spread:
         print(f"the exhaustive runs, {len(groups)} networks × their seeds: {spread.line()}")
 

@@ -34,6 +34,7 @@ from scalesearch.scaling import Multipliers, scale_spec
 from scalesearch.train import TrainConfig, train_proxy
 from scalesearch.training.batches import DeviceBatches
 from scalesearch.training.config import SEED
+from scalesearch.training.evaluate import test_logits
 from scalesearch.training.layout import choose_layout
 from scalesearch.zoo import get_spec
 
@@ -80,7 +81,7 @@ def train(args: argparse.Namespace) -> None:
         torch.manual_seed(seed)
         model = build(scale_spec(get_spec("efficientnet-b0"), multipliers).with_classes(data.num_classes))
         result = train_proxy(model, data, network["proxy_resolution"], replace(config, seed=seed))
-        correct[row] = right_or_wrong(model, data, network["proxy_resolution"], config.device)
+        correct[row] = right_or_wrong(model, data, network["proxy_resolution"], config)
         print(f"{network['name']} seed {seed}: top-1 {result.top1:.4f} (per image {correct[row].mean():.4f}), "
               f"{result.wall_seconds:.1f} s", flush=True)
     np.savez_compressed(args.out, correct=correct, network=[j[0] for j in jobs], seed=[j[1] for j in jobs],
@@ -88,15 +89,13 @@ def train(args: argparse.Namespace) -> None:
                         labels=saved["test_labels"].numpy(), epochs=args.epochs)
 
 
-def right_or_wrong(model: torch.nn.Module, data: ImageDataset, resolution: int, device: str) -> np.ndarray:
-    """Whether `model` (trained, in eval mode) gets each test image right, in the split's order."""
-    memory_format, amp, _ = choose_layout(torch.device(device), resolution)
-    batches = DeviceBatches(data, resolution, torch.device(device), torch.Generator(device=device), False,
-                            memory_format)
-    hits = []
-    with torch.inference_mode(), torch.autocast(device, dtype=torch.bfloat16, enabled=amp):
-        for images, labels in batches.test_batches(500):
-            hits.append((model(images).float().argmax(dim=1) == labels).cpu())
+def right_or_wrong(model: torch.nn.Module, data: ImageDataset, resolution: int, config: TrainConfig) -> np.ndarray:
+    """Whether `model` (trained) gets each test image right, in the split's order, scored as the trainer scores."""
+    device = torch.device(config.device)
+    memory_format, amp, _ = choose_layout(device, resolution)
+    batches = DeviceBatches(data, resolution, device, torch.Generator(device=device), False, memory_format)
+    hits = [(logits.argmax(dim=1) == labels).cpu()
+            for logits, labels in test_logits(model, batches, config.eval_batch_size, amp)]
     return torch.cat(hits).numpy()
 
 

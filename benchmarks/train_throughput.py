@@ -35,8 +35,11 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
+from scalesearch.cli.latency_command import THREADS
+from scalesearch.cli.numbers import RESOLUTION, bounded_int
 from scalesearch.data import ImageDataset, load_dataset
 from scalesearch.train import TrainConfig, train_proxy
+from scalesearch.training.config import BATCH_SIZE, IMAGES
 from scalesearch.training.device import resolve_device
 from scalesearch.training.layout import choose_layout
 
@@ -118,12 +121,15 @@ class Ours:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
-    parser.add_argument("--images", type=int, default=2560, help="training images a round (default 2560)")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each, after a warm-up (default 3)")
-    parser.add_argument("--batch-size", type=int, default=256, help="(default 256)")
-    parser.add_argument("--resolution", type=int, default=32, help="training resolution in px (default 32)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's own choice; the demo uses all cores)")
+    parser.add_argument("--images", type=bounded_int(*IMAGES), default=2560,
+                        help="training images a round, at least one batch (default 2560)")
+    parser.add_argument("--rounds", type=bounded_int(1, 100), default=3,
+                        help="timed rounds of each, after a warm-up, 1 to 100 (default 3)")
+    parser.add_argument("--batch-size", type=bounded_int(*BATCH_SIZE), default=256, help="(default 256)")
+    parser.add_argument("--resolution", type=bounded_int(*RESOLUTION), default=32,
+                        help="training resolution in px (default 32)")
+    parser.add_argument("--threads", type=bounded_int(*THREADS),
+                        help="torch CPU threads, 1 to 1024 (default: torch's own choice; the demo uses all cores)")
     parser.add_argument("--augment", action="store_true",
                         help="both loops with the regularised recipe (crop+flip, label smoothing, dropout)")
     parser.add_argument("--compile", action="store_true", help="torch.compile our model")
@@ -134,7 +140,8 @@ def main() -> None:
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                         help="force channels_last on or off for ours (default: choose_layout's choice)")
     args = parser.parse_args()
-
+    if args.images < args.batch_size:
+        parser.error(f"--images ({args.images}) must hold at least one batch (--batch-size {args.batch_size})")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)

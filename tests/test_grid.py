@@ -242,6 +242,7 @@ def test_search_prints_the_ranking_noise_best_and_scale_command(finished, capsys
     assert ("no other network is within noise of it" in best_line[0]) == (others == 0)
     spread = spread_test(table["accuracy"], table["seeds"], NoiseEstimate(probe["accuracy_std"], 1, 1))
     assert [line for line in lines if line.startswith("between networks: ")] == [spread.line()]
+    assert spread.line() in (runs_dir / STUDY / "report.md").read_text()
     scale = [line for line in lines if line.startswith("scale it: ")]
     command = shlex.split(scale[0].split("scalesearch ", 1)[1])
     assert command == ["scale", str(spec_path), "--alpha", f"{best['alpha']:g}", "--beta", f"{best['beta']:g}",
