@@ -7,7 +7,10 @@ rerun of this script reuses finished runs); then compares the epochs trained (sc
 included), the training wall time, and the sets of networks each search cannot tell from its
 best (the tie test of its own ranking); then, with two seeds or more, the tie sets again with
 the seed noise pooled over the exhaustive runs' accuracies across seeds (each network trained
-once per seed), a figure from the benchmark's own repetitions. Extra arguments go to every run:
+once per seed), a figure from the benchmark's own repetitions; and, for `--pruner screen`, which
+networks the screen left out within noise of its best (σ at the screen's budget pooled over the
+pruned searches' screening runs across seeds): with them, the networks the pruned search cannot
+rule out. Extra arguments go to every run:
 
     python benchmarks/pruning.py --seeds 0,1,2 --prune-from 2
     python benchmarks/pruning.py --pruner screen --prune-from 2 -- --epochs 8 --noise-from runs/calibrate-b0-to8
@@ -27,8 +30,9 @@ from scalesearch.cli.numbers import bounded_int
 from scalesearch.noise import pooled_seed_std, spread_test
 from scalesearch.record import NetworkResult
 from scalesearch.results import rank
+from scalesearch.screening import PROMOTED_KEY, LeftOutCheck, check_left_out
 from scalesearch.storage import default_storage_url, open_storage
-from scalesearch.study import epochs_trained, stored_config, study_results
+from scalesearch.study import epochs_trained, screen_check, screen_results, stored_config, study_results
 from scalesearch.study_config import MAX_PRUNE_EPOCH, KnownNoise, StudyConfig
 from scalesearch.training.config import SEED
 
@@ -43,13 +47,16 @@ class Search(NamedTuple):
     finished: set[str]  # the networks it trained to the end
     results: list[NetworkResult]  # one per network, to rank again with another noise figure
     config: StudyConfig
+    screens: list[NetworkResult]  # every screening run (--prune screen), else none
+    promoted: tuple[int, ...]  # the networks the screen promoted
+    own_check: LeftOutCheck | None  # what its screen left out, tested with its own screen noise (if any)
 
 
-def accuracies_by_network(searches: list[Search]) -> dict[str, list[float]]:
-    """Every seed's accuracy of each network that trained to the end, over `searches`."""
+def accuracies_by_network(runs: list[list[NetworkResult]]) -> dict[str, list[float]]:
+    """Every seed's accuracy of each network, over the lists `runs` (one per search), trainings that ended only."""
     accuracies: dict[str, list[float]] = {}
-    for search in searches:
-        for result in search.results:
+    for results in runs:
+        for result in results:
             if result.status == "ok":
                 accuracies.setdefault(result.plan.name, []).extend(result.accuracies)
     return accuracies
@@ -82,7 +89,8 @@ def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: lis
     config = stored_config(loaded)
     ranking = rank(results, config.scoring, known=config.known_noise)
     return Search(wall, set(ranking.tied["candidate"]), epochs_trained(loaded), ranking.table["candidate"].iloc[0],
-                  {r.plan.name for r in results if r.status == "ok"}, list(results), config)
+                  {r.plan.name for r in results if r.status == "ok"}, list(results), config, screen_results(loaded),
+                  tuple(loaded.user_attrs.get(PROMOTED_KEY) or ()), screen_check(loaded, config))
 
 
 def main() -> None:
@@ -122,7 +130,13 @@ def main() -> None:
     print(f"\nover {len(rows)} seeds: pruned training compute {compute:.0%} of exhaustive (wall {wall:.0%}); "
           f"a tied-best network kept in {kept}/{len(rows)}; the same tied-best set in {same}/{len(rows)}; "
           f"the exhaustive search's best trained to the end in {best}/{len(rows)}")
-    groups = list(accuracies_by_network([full for _, full, _ in rows]).values())
+    if all(pruned.own_check and pruned.own_check.within_noise is not None for _, _, pruned in rows):
+        print(f"\nwhat each screen left out, tested with the seed noise its calibration measured at "
+              f"{rows[0][2].config.pruning.min_epoch} epochs ({rows[0][2].own_check.noise.source}, "
+              f"σ = {rows[0][2].own_check.noise.sigma:.4f}); not ruled out: the pruned search's tied-best "
+              f"networks and those left out within noise:\n")
+        print_open_sets([(seed, full.tied, pruned.tied, pruned.own_check) for seed, full, pruned in rows])
+    groups = list(accuracies_by_network([full.results for _, full, _ in rows]).values())
     estimate = pooled_seed_std(groups)
     if not estimate.known:
         return
@@ -140,7 +154,38 @@ def main() -> None:
     spread = spread_test([sum(g) / len(g) for g in groups], [len(g) for g in groups], estimate)
     if spread:
         print(f"the exhaustive runs, {len(groups)} networks × their seeds: {spread.line()}")
+    print_not_ruled_out(rows, sets)
 
+
+def print_not_ruled_out(rows: list[tuple[int, Search, Search]], sets: list[tuple[int, set[str], set[str]]]) -> None:
+    """For screened searches: the networks each screen left out within noise of its best, σ at the screen's
+    budget pooled over every seed's screening runs (`sets`: the tie sets under the exhaustive runs' noise)."""
+    estimate = pooled_seed_std(accuracies_by_network([pruned.screens for _, _, pruned in rows]).values())
+    if not estimate.known:
+        return
+    epochs = rows[0][2].config.pruning.min_epoch
+    known = KnownNoise(estimate.sigma, estimate.dof, f"the screening runs of {len(rows)} seeds")
+    print(f"\nwhat each screen left out, tested with the seed noise of the {epochs}-epoch screening runs across the "
+          f"{len(rows)} seeds (σ = {known.sigma:.4f}, {known.dof} degrees of freedom); not ruled out: the pruned "
+          f"search's tied-best networks and those left out within noise:\n")
+    print_open_sets([(seed, full_tied, pruned_tied, check_left_out(pruned.screens, pruned.promoted, known, epochs))
+                     for (seed, _, pruned), (_, full_tied, pruned_tied) in zip(rows, sets)])
+
+
+def print_open_sets(rows: list[tuple[int, set[str], set[str], LeftOutCheck | None]]) -> None:
+    """Per seed (exhaustive tie set, pruned tie set, the pruned screen's check): the networks the pruned search
+    cannot rule out, its tie set and what it left out within noise, against the exhaustive tie set."""
+    print("| seed | left out | within noise at the screen | tied-best exhaustive | not ruled out, pruned | same set |")
+    print("|---|---|---|---|---|---|")
+    same = 0
+    for seed, full_tied, pruned_tied, check in rows:
+        within = set(check.within_noise or ()) if check else set()
+        open_set = pruned_tied | within
+        same += open_set == full_tied
+        print(f"| {seed} | {len(check.left_out) if check else 0} | {len(within)} | {len(full_tied)} | {len(open_set)} "
+              f"| {'yes' if open_set == full_tied else 'no'} |")
+    print(f"\nover {len(rows)} seeds: the networks the pruned search cannot rule out are the exhaustive search's "
+          f"tied-best set in {same}/{len(rows)}")
 
 if __name__ == "__main__":
     main()

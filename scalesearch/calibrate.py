@@ -375,18 +375,21 @@ def store_calibration(study: optuna.Study, calibration: Calibration, config: Stu
     return record
 
 
-def stored_noise(record: Mapping[str, Any] | None, config: StudyConfig, source: str) -> KnownNoise | None:
-    """The seed noise a calibration `record` measured for `config`'s settings at its epochs; None when it has none.
+def stored_noise(record: Mapping[str, Any] | None, config: StudyConfig, source: str,
+                 epochs: float | None = None) -> KnownNoise | None:
+    """The seed noise a calibration `record` measured for `config`'s settings at `epochs` (default: `config`'s
+    epochs); None when it has none.
 
     None when the record is missing, was made with other `noise_settings`, `config` budgets in
-    images, or its epochs are not one of the record's budgets. Its degrees of freedom are
+    images, or the epochs are not one of the record's budgets. Its degrees of freedom are
     networks × (seeds − 1) at that budget; `source` names the calibration in the ranking.
     """
     if not record or stored_settings(record) != noise_settings(config) or config.training.images is not None:
         return None
+    wanted = float(config.training.epochs if epochs is None else epochs)
     for budget, sigma, networks, seeds in zip(record.get("budgets", []), record.get("sigma", []),
                                               record.get("networks", []), record.get("seeds", [])):
-        if math.isclose(float(budget), float(config.training.epochs)) and sigma is not None and seeds >= 2:
+        if math.isclose(float(budget), wanted) and sigma is not None and seeds >= 2:
             return KnownNoise(float(sigma), int(networks) * (int(seeds) - 1), f"{source} at {budget:g} epochs")
     return None
 
@@ -400,14 +403,16 @@ def stored_settings(record: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def noise_mismatch(record: Mapping[str, Any], config: StudyConfig) -> str:
-    """Why `record` holds no seed noise for `config`: the settings that differ, or the budgets it has."""
+def noise_mismatch(record: Mapping[str, Any], config: StudyConfig, epochs: float | None = None) -> str:
+    """Why `record` holds no seed noise for `config` at `epochs` (default: its epochs): the settings that differ,
+    or the budgets it has."""
     if stored_settings(record) != noise_settings(config):
         return f"other settings ({identity_difference(stored_settings(record), noise_settings(config))})"
     if config.training.images is not None:
         return "budgets in epochs, and this run's budget is in images"
     budgets = ", ".join(f"{b:g}" for b in record.get("budgets", []))
-    return f"budgets of {budgets} epochs (2 seeds or more), not {config.training.epochs:g}"
+    wanted = config.training.epochs if epochs is None else epochs
+    return f"budgets of {budgets} epochs (2 seeds or more), not {wanted:g}"
 
 
 def calibration_in(storage: optuna.storages.BaseStorage) -> tuple[str, dict[str, Any]] | None:

@@ -11,7 +11,7 @@ from scalesearch import plots
 from scalesearch.baselines import baseline_name
 from scalesearch.report import ReportSection, markdown_table
 from scalesearch.results import NO_RESULTS, RANKING_COLUMNS, Ranking, rank
-from scalesearch.study import network_count, study_results
+from scalesearch.study import network_count, screen_check, study_results
 from scalesearch.study_config import StudyConfig
 
 RANKING_HEADERS = {"candidate": "α β γ (all that build it)", "macs": "MACs", "macs_ratio": "MACs/T",
@@ -28,6 +28,13 @@ def evaluated_line(ranking: Ranking, study: optuna.Study, config: StudyConfig) -
     """How many networks have a result, and the seed noise."""
     return (f"{len(ranking.table)} of {network_count(study)} networks evaluated ({len(config.points)} candidates); "
             f"{ranking.noise_line()}")
+
+
+def noise_verdict_lines(ranking: Ranking, study: optuna.Study, config: StudyConfig) -> list[str]:
+    """After the evaluated line: whether the networks differ at all, and what a screen left out within noise."""
+    spread = ranking.spread_line()
+    check = screen_check(study, config)
+    return [line for line in (spread, check.line(ranking.confidence) if check else None) if line]
 
 
 def best_line(ranking: Ranking, config: StudyConfig) -> str:
@@ -64,9 +71,8 @@ def grid_sections(study: optuna.Study, config: StudyConfig, run_dir: Path) -> li
     ranking = rank(study_results(study), config.scoring, known=config.known_noise)
     if ranking.table.empty:
         return [ReportSection("Ranking", NO_RESULTS)]
-    spread = ranking.spread_line()
     lines = [markdown_table(ranking_view(ranking)), evaluated_line(ranking, study, config),
-             *([spread] if spread else []), best_line(ranking, config)]
+             *noise_verdict_lines(ranking, study, config), best_line(ranking, config)]
     inline_spec = config.baseline.lstrip().startswith("{")  # no short argument to scale it by
     command = None if inline_spec else scale_command(ranking, config.baseline)
     if command:

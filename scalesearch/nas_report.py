@@ -136,9 +136,11 @@ def nas_sections(study: optuna.Study, config: StudyConfig, run_dir: Path) -> lis
     space = f"the space: {settings['space_size']:.3g} choice tuples over {len(space_of(config).skeleton.stages)} stages"
     if not found.results:
         return [ReportSection("Search", f"{space}\n\n{NO_RESULTS}")]
-    lines = [space, f"{len(found.results)} distinct networks trained "
-                    f"({len(study.get_trials(deepcopy=False))} trials); {found.ranking.noise_line()}"]
-    lines += [f"- {architecture_line(found, r, config)}" for r in shown(found, config, 10)]
+    spread = found.ranking.spread_line()
+    head = [space, f"{len(found.results)} distinct networks trained "
+                   f"({len(study.get_trials(deepcopy=False))} trials); {found.ranking.noise_line()}",
+            *([spread] if spread else [])]
+    items = [f"- {architecture_line(found, r, config)}" for r in shown(found, config, 10)]
     draw_figure(found, config, run_dir / FIGURE)
-    return [ReportSection("Search", "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])),
+    return [ReportSection("Search", "\n\n".join(head) + "\n\n" + "\n".join(items)),
             ReportSection("Figure", "", (FIGURE,))]

@@ -6,16 +6,22 @@ trains a *screening run* of `min_epoch` epochs, one trial each. Once all have a 
 best third by objective (successive halving's reduction factor of 3) is promoted, together
 with the noise probe when its extra seeds measure the noise; the promoted networks train the
 full budget in new trials. The decision is stored in the study, so a report reads it back.
-A network left out keeps its screening run as its result, with status "pruned".
+A network left out keeps its screening run as its result, with status "pruned". Whether the
+screen could tell the networks it left out from its best takes the seed noise at the screen's
+budget (`check_left_out`, with σ from a calibration or repeated searches).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
+import pandas as pd
+
+from scalesearch import noise
 from scalesearch.record import NetworkResult
+from scalesearch.study_config import KnownNoise
 
 REDUCTION_FACTOR = 3  # successive halving's: the screen's and Optuna's (`--prune sha`, `hyperband`)
 SCREEN_ATTR = "screen"  # trial attribute: this trial is a network's screening run
@@ -57,3 +63,50 @@ def planned_trainings(networks: int, promoted: Iterable[int] | None) -> int:
 def promoted_count(networks: int) -> int:
     """How many of `networks` the screen promotes by objective (the noise probe aside)."""
     return math.ceil(networks / REDUCTION_FACTOR)
+
+
+@dataclass(frozen=True)
+class LeftOutCheck:
+    """The networks a screen left out, and those of them its tie test cannot tell from its best."""
+
+    epochs: int
+    left_out: tuple[str, ...]
+    within_noise: tuple[str, ...] | None  # None: the screen's seed noise is unknown
+    noise: KnownNoise | None
+
+    def line(self, confidence: float = noise.DEFAULT_CONFIDENCE) -> str:
+        """One sentence: how many of the networks left out were within noise of the screen's best, and the σ."""
+        count = len(self.left_out)
+        what = (f"screen ({self.epochs} epoch{'s' if self.epochs > 1 else ''}): of the {count} "
+                f"network{'s' if count > 1 else ''} it left out,")
+        if self.within_noise is None or self.noise is None:
+            return (f"{what} none is tested against its best: its seed noise is unknown (pass --noise-from a "
+                    f"calibration whose --ladder includes {self.epochs})")
+        sigma = (f"σ = {self.noise.sigma:.4f} measured by {self.noise.source}, {self.noise.dof} degrees of freedom; "
+                 f"{noise.describe_test(confidence, self.noise.dof)}")
+        within = len(self.within_noise)
+        if within == 0:
+            return f"{what} each was worse than its best beyond seed noise ({sigma})"
+        return (f"{what} {within} {'were' if within > 1 else 'was'} within noise of its best ({sigma}): this search "
+                f"cannot rule {'them' if within > 1 else 'it'} out")
+
+
+def check_left_out(screens: Sequence[NetworkResult], promoted: Iterable[int], known: KnownNoise | None, epochs: int,
+                   confidence: float = noise.DEFAULT_CONFIDENCE) -> LeftOutCheck | None:
+    """Which screened networks outside `promoted` the screen's tie test cannot tell from the best screening
+    run (scalesearch.noise.tied_with_best on the screens' objectives, σ `known` at the screen's budget);
+    None when the screen left nothing out. A diverged screening run is left out and never within noise."""
+    promoted = set(promoted)
+    left_out = [r for r in screens if r.plan.index not in promoted]
+    if not left_out:
+        return None
+    names = tuple(r.plan.name for r in left_out)
+    if known is None:
+        return LeftOutCheck(epochs, names, None, None)
+    table = pd.DataFrame({"objective": [r.objective for r in screens], "accuracy": [r.accuracy for r in screens],
+                          "n_seeds": [len(r.accuracies) for r in screens],
+                          "state": ["complete" if r.status == "ok" else r.status for r in screens]},
+                         index=[r.plan.index for r in screens])
+    tied = noise.tied_with_best(table, known.sigma, confidence, known.dof)
+    within = tuple(r.plan.name for r in left_out if tied.loc[r.plan.index])
+    return LeftOutCheck(epochs, names, within, known)

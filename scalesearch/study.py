@@ -168,6 +168,21 @@ def study_results(study: optuna.Study) -> list[NetworkResult]:
     return [results[index] for index in sorted(results)]
 
 
+def screen_check(study: optuna.Study, config: StudyConfig) -> screening.LeftOutCheck | None:
+    """What the screen's seed noise (`config.screen_noise`) says about the networks a decided screen left out;
+    None for a study that does not screen, before the decision, or when it left nothing out."""
+    promoted = study.user_attrs.get(PROMOTED_KEY)
+    if config.pruning.method != "screen" or promoted is None:
+        return None
+    return screening.check_left_out(screen_results(study), promoted, config.screen_noise, config.pruning.min_epoch)
+
+
+def screen_results(study: optuna.Study) -> list[NetworkResult]:
+    """Every network's screening run (`--prune screen`), in network order; empty for a study that does not screen."""
+    screens = _first_results(study, screen=True)
+    return [screens[index] for index in sorted(screens)]
+
+
 def _first_results(study: optuna.Study, *, screen: bool) -> dict[int, NetworkResult]:
     results: dict[int, NetworkResult] = {}
     for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):

@@ -120,6 +120,8 @@ class StudyConfig:
     `noise_seeds` is how many seeds the noise probe (the point at `noise_point`) is trained
     with when `seeds` has only one: a ranking always has a measured seed noise. With
     `known_noise` (measured by `calibrate` for the same settings) the probe trains no extra seeds.
+    `screen_noise` is the seed noise of a `--prune screen` screening run, measured by `calibrate` at
+    its budget: with it the ranking says which networks left out the screen could not tell from its best.
     """
 
     kind: str
@@ -136,6 +138,7 @@ class StudyConfig:
     noise_point: int = 0
     settings: tuple[tuple[str, Any], ...] = ()
     known_noise: KnownNoise | None = None
+    screen_noise: KnownNoise | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.points) <= MAX_POINTS:
@@ -212,7 +215,8 @@ class StudyConfig:
                    proxy_resolution=data["proxy_resolution"], resolution=data["resolution"],
                    pruning=Pruning(**data["pruning"]), noise_seeds=data["noise_seeds"],
                    noise_point=data["noise_point"], settings=tuple(data["settings"].items()),
-                   known_noise=KnownNoise(**data["known_noise"]) if data.get("known_noise") else None)
+                   known_noise=KnownNoise(**data["known_noise"]) if data.get("known_noise") else None,
+                   screen_noise=KnownNoise(**data["screen_noise"]) if data.get("screen_noise") else None)
 
     def identity(self) -> dict[str, Any]:
         """The stored form without the run-only settings: two configs with equal identities measure the same."""

@@ -18,6 +18,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from scipy.stats import t as t_distribution
 
 from scalesearch import fidelity
 from scalesearch.baselines import resolve_baseline
@@ -29,7 +30,8 @@ from scalesearch.errors import UserError
 from scalesearch.objective import Scoring
 from scalesearch.record import NetworkPlan, NetworkResult
 from scalesearch.scaling import Multipliers, compound
-from scalesearch.study import study_results
+from scalesearch.screening import PROMOTED_KEY
+from scalesearch.study import screen_results, stored_config, study_results
 from scalesearch.study_config import DataConfig
 from scalesearch.train import TrainConfig
 from search_processes import TINY_SPEC, TWO_POINTS, run_cli as run
@@ -223,6 +225,30 @@ def test_grid_measures_the_noise_itself_when_the_calibration_had_another_budget(
     assert code == 0, err
     assert "measured its noise for budgets of 1, 2 epochs (2 seeds or more), not 3: not used" in err
     assert sorted(len(result.seeds) for result in study_results(study)) == [1, 3]  # the probe's 3 seeds
+
+
+def test_a_screened_grid_tests_what_its_screen_left_out_with_the_calibrations_noise_at_the_screens_budget(
+        calibrated, tmp_path) -> None:
+    runs = tmp_path / "runs"
+    code, out, err = run(["grid", "--baseline", str(calibrated["spec"]), *TWO_POINTS, *TRAIN, "--epochs", "2",
+                          "--prune", "screen", "--prune-from", "1", "--runs-dir", str(runs), "--study", "g",
+                          "--noise-from", str(calibrated["runs"] / STUDY)])
+    assert code == 0, err
+    record = load(calibrated["runs"]).user_attrs["calibration"]
+    sigma = record["sigma"][0]  # at 1 epoch, the screen's budget; the ranking's σ is the one at 2 epochs
+    assert f"the 1-epoch screen's seed noise σ = {sigma:.4f} from calibration {STUDY!r} (3 degrees of freedom)" in err
+    study = optuna.load_study(study_name="g", storage=f"sqlite:///{runs / 'g' / 'study.db'}")
+    screens = screen_results(study)
+    best = max(screens, key=lambda r: r.objective)
+    (left,) = [r for r in screens if r.plan.index not in study.user_attrs[PROMOTED_KEY]]  # ceil(2 / 3) = 1 promoted
+    scale = [r.objective / r.accuracy for r in (best, left)]
+    margin = t_distribution.ppf(0.975, 3) * sigma * math.hypot(*scale)  # one seed each
+    within = best.objective - left.objective <= margin
+    expected = ("screen (1 epoch): of the 1 network it left out, "
+                + (f"1 was within noise of its best (σ = {sigma:.4f} measured by calibrate study {STUDY} at 1 epochs, "
+                   f"3 degrees of freedom;" if within else "each was worse than its best beyond seed noise"))
+    assert expected in out and expected in (runs / "g" / "report.md").read_text()
+    assert stored_config(study).screen_noise.sigma == sigma
 
 
 def test_noise_from_a_folder_without_a_calibration_is_refused(calibrated, tmp_path) -> None:

@@ -15,6 +15,8 @@ from optuna.trial import TrialState
 from scalesearch import runner
 from scalesearch.cost import count_cost, spec_cost
 from scalesearch.nas import search_results
+from scalesearch.nas_report import outcome
+from scalesearch.study import stored_config
 from scalesearch.nas_space import SearchSpace, SpaceLists, StageChoice, architecture_key
 from scalesearch.nn import build
 from scalesearch.spec import NetworkSpec
@@ -126,6 +128,17 @@ def test_a_tiny_search_runs_with_each_sampler_and_writes_a_valid_best_json(sampl
     code, _, err = run_cli(nas_argv(skeleton, runs, 3, "--sampler", sampler))  # a rerun resumes: nothing to do
     assert code == 0, err
     assert len(load(runs).trials) == 3
+
+
+def test_the_search_says_whether_its_networks_differ_beyond_seed_noise(skeleton, runs, one_thread) -> None:
+    code, out, err = run_cli(nas_argv(skeleton, runs, 3, "--sampler", "random", "--batch-size", "8"))  # they learn
+    assert code == 0, err
+    study = load(runs)
+    ranking = outcome(study, stored_config(study)).ranking  # read back from storage
+    assert ranking.noise.sigma > 0 and (ranking.table["status"] == "ok").sum() == 3
+    spread = ranking.spread_line()
+    assert spread.startswith("between networks: accuracies ") and "on 2 and 1 degrees of freedom" in spread
+    assert spread in out.splitlines() and spread in (runs / "s" / "report.md").read_text()
 
 
 def test_best_json_builds_counts_and_scales_through_grid(skeleton, runs, one_thread) -> None:

@@ -18,8 +18,9 @@ from scalesearch.cli import build_parser
 from scalesearch.cli.grid_command import grid_config_from_args
 from scalesearch.record import NetworkPlan, NetworkResult
 from scalesearch.scaling import Multipliers
-from scalesearch.screening import PROMOTED_KEY, SCREEN_ATTR, merge, promote
-from scalesearch.study import epochs_trained, study_results
+from scalesearch.screening import PROMOTED_KEY, SCREEN_ATTR, check_left_out, merge, promote
+from scalesearch.study import epochs_trained, screen_check, stored_config, study_results
+from scalesearch.study_config import KnownNoise
 from test_grid import STUDY, accuracies, grid_argv, load, run, write_spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -56,6 +57,34 @@ def test_merge_keeps_promoted_full_trainings_and_prunes_the_rest() -> None:
     merged = merge(finals, screens, [2])
     assert {i: r.status for i, r in merged.items()} == {0: "pruned", 1: "pruned", 2: "ok", 3: "diverged"}
     assert merged[2] is finals[2] and merged[0].accuracies == screens[0].accuracies
+
+
+# --- what the screen left out, against its noise ------------------------------------------------
+
+
+def test_left_out_networks_within_noise_of_the_screens_best_are_named() -> None:
+    screens = [result(0, 0.80), result(1, 0.79), result(2, 0.70), result(3, 0.85, "diverged")]
+    known = KnownNoise(0.01, 10, "a calibration")  # margin t(10) · 0.01 · √2 = 0.0315
+    check = check_left_out(screens, [0], known, epochs=2)
+    assert check.left_out == (screens[1].plan.name, screens[2].plan.name, screens[3].plan.name)
+    assert check.within_noise == (screens[1].plan.name,)  # 0.79 is 0.01 below; 0.70 and the diverged run are not
+    assert check.line().startswith("screen (2 epochs): of the 3 networks it left out, 1 was within noise of its best "
+                                   "(σ = 0.0100 measured by a calibration, 10 degrees of freedom; difference ≤ 2.23")
+    assert check.line().endswith("this search cannot rule it out")
+    wide = check_left_out(screens, [0], KnownNoise(0.1, 10, "c"), epochs=2)
+    assert wide.within_noise == (screens[1].plan.name, screens[2].plan.name)
+    assert "2 were within noise of its best" in wide.line() and wide.line().endswith("cannot rule them out")
+    narrow = check_left_out(screens, [0], KnownNoise(0.001, 10, "c"), epochs=2)
+    assert narrow.within_noise == () and "each was worse than its best beyond seed noise" in narrow.line()
+
+
+def test_a_screen_without_its_noise_or_without_networks_left_out() -> None:
+    screens = [result(0, 0.80), result(1, 0.79)]
+    unknown = check_left_out(screens, [0], None, epochs=3)
+    assert unknown.within_noise is None
+    assert unknown.line() == ("screen (3 epochs): of the 1 network it left out, none is tested against its best: its "
+                              "seed noise is unknown (pass --noise-from a calibration whose --ladder includes 3)")
+    assert check_left_out(screens, [0, 1], KnownNoise(0.01, 10, "c"), epochs=3) is None
 
 
 # --- end to end on the tiny grid -------------------------------------------------------------------
@@ -98,6 +127,9 @@ def test_the_ranking_shows_the_screened_out_networks_as_pruned(screened) -> None
     table = pd.read_csv(runs / STUDY / "results.csv")
     assert Counter(table["status"]) == Counter(ok=len(promoted), pruned=4 - len(promoted))
     assert "4 of 4 networks evaluated" in out
+    left_out = screen_check(study, stored_config(study))  # no --noise-from: the screen's noise is unknown
+    assert left_out.within_noise is None and len(left_out.left_out) == 4 - len(promoted)
+    assert left_out.line() in out and left_out.line() in (runs / STUDY / "report.md").read_text()
 
 
 def test_a_rerun_trains_nothing_and_an_interrupted_screen_resumes_to_the_same_numbers(screened, tmp_path,

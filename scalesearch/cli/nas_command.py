@@ -69,6 +69,9 @@ def _report(study, config, run_dir: Path, top: int) -> None:  # noqa: ANN001 - o
         return
     heading = "Pareto front (accuracy, MACs)" if dict(config.settings)["sampler"] == "nsga2" else "best by reward"
     print(f"{heading}; {found.ranking.noise_line()}")
+    spread = found.ranking.spread_line()
+    if spread:
+        print(spread)
     for result in shown(found, config, top):
         print(architecture_line(found, result, config))
     best = write_best(found, run_dir)

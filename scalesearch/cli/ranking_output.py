@@ -7,7 +7,8 @@ from pathlib import Path
 import optuna
 
 from scalesearch.errors import UserError
-from scalesearch.grid_report import NO_RESULTS, best_line, evaluated_line, ranking_view, scale_command
+from scalesearch.grid_report import (NO_RESULTS, best_line, evaluated_line, noise_verdict_lines, ranking_view,
+                                     scale_command)
 from scalesearch.report import write_report
 from scalesearch.results import Ranking, rank
 from scalesearch.study import study_results
@@ -22,9 +23,8 @@ def report_ranking(study: optuna.Study, config: StudyConfig, run_dir: Path, top:
         return
     print(ranking_view(ranking).head(top).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"\n{evaluated_line(ranking, study, config)}")
-    spread = ranking.spread_line()
-    if spread:
-        print(spread)
+    for line in noise_verdict_lines(ranking, study, config):
+        print(line)
     print(best_line(ranking, config))
     command = scale_command(ranking, baseline_argument)
     if command:
