@@ -18,7 +18,8 @@ def add_noise_from_argument(group: argparse._ActionsContainer) -> None:
     group.add_argument("--noise-from", metavar="RUN_DIR",
                        help="a `calibrate` run folder: use the seed noise it measured for the same baseline, data, "
                             "recipe and epochs instead of training the noise probe's extra seeds (other settings: "
-                            "said, and the probe measures it)")
+                            "said, and the probe measures it); with --prune screen, also the noise it measured at "
+                            "the screen's budget, to test what the screen leaves out")
 
 
 def with_calibrated_noise(config: StudyConfig, run_dir: Path, say: Callable[[str], None]) -> StudyConfig:
