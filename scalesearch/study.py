@@ -10,6 +10,7 @@ get a second one once every network is screened (scalesearch.screening).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -67,8 +68,17 @@ def create_or_resume(config: StudyConfig, plans: tuple[NetworkPlan, ...], url: s
                 study.set_user_attr(COMMAND_KEY, command)
         else:
             _check_same_config(study, config)
+            _update_screen_noise(study, config)
         enqueue_missing(study, plans, config)
     return study
+
+
+def _update_screen_noise(study: optuna.Study, config: StudyConfig) -> None:
+    """A rerun that brings a screen noise (a new `--noise-from`) stores it in place of the study's: it trains
+    nothing, and the ranking and report.md read it from the study."""
+    stored = stored_config(study)
+    if config.screen_noise is not None and config.screen_noise != stored.screen_noise:
+        study.set_user_attr(CONFIG_KEY, replace(stored, screen_noise=config.screen_noise).to_dict())
 
 
 def read_finished_study(url: str, name: str, config: StudyConfig) -> optuna.Study:

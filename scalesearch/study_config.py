@@ -219,10 +219,12 @@ class StudyConfig:
                    screen_noise=KnownNoise(**data["screen_noise"]) if data.get("screen_noise") else None)
 
     def identity(self) -> dict[str, Any]:
-        """The stored form without the run-only settings: two configs with equal identities measure the same."""
+        """The stored form without the run-only settings and the screen's noise (it tests a decision and trains
+        nothing): two configs with equal identities measure the same."""
         data = self.to_dict()
         for name in RUN_ONLY_TRAINING_FIELDS:
             data["training"].pop(name, None)
+        data.pop("screen_noise")
         return data
 
 

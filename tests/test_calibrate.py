@@ -31,7 +31,7 @@ from scalesearch.objective import Scoring
 from scalesearch.record import NetworkPlan, NetworkResult
 from scalesearch.scaling import Multipliers, compound
 from scalesearch.screening import PROMOTED_KEY
-from scalesearch.study import screen_results, stored_config, study_results
+from scalesearch.study import CONFIG_KEY, screen_results, stored_config, study_results
 from scalesearch.study_config import DataConfig
 from scalesearch.train import TrainConfig
 from search_processes import TINY_SPEC, TWO_POINTS, run_cli as run
@@ -230,9 +230,9 @@ def test_grid_measures_the_noise_itself_when_the_calibration_had_another_budget(
 def test_a_screened_grid_tests_what_its_screen_left_out_with_the_calibrations_noise_at_the_screens_budget(
         calibrated, tmp_path) -> None:
     runs = tmp_path / "runs"
-    code, out, err = run(["grid", "--baseline", str(calibrated["spec"]), *TWO_POINTS, *TRAIN, "--epochs", "2",
-                          "--prune", "screen", "--prune-from", "1", "--runs-dir", str(runs), "--study", "g",
-                          "--noise-from", str(calibrated["runs"] / STUDY)])
+    argv = ["grid", "--baseline", str(calibrated["spec"]), *TWO_POINTS, *TRAIN, "--epochs", "2", "--prune", "screen",
+            "--prune-from", "1", "--runs-dir", str(runs), "--study", "g", "--noise-from", str(calibrated["runs"] / STUDY)]
+    code, out, err = run(argv)
     assert code == 0, err
     record = load(calibrated["runs"]).user_attrs["calibration"]
     sigma = record["sigma"][0]  # at 1 epoch, the screen's budget; the ranking's σ is the one at 2 epochs
@@ -249,6 +249,14 @@ def test_a_screened_grid_tests_what_its_screen_left_out_with_the_calibrations_no
                    f"3 degrees of freedom;" if within else "each was worse than its best beyond seed noise"))
     assert expected in out and expected in (runs / "g" / "report.md").read_text()
     assert stored_config(study).screen_noise.sigma == sigma
+    # a study stored without the screen's noise (made before it was kept) resumes with it and trains nothing
+    study.set_user_attr(CONFIG_KEY, replace(stored_config(study), screen_noise=None).to_dict())
+    trials = len(study.trials)
+    rerun, report = run(argv), runs / "g" / "report.md"
+    report_before = report.read_text()
+    assert rerun[0] == 0, rerun[2]
+    assert len(study.trials) == trials and stored_config(study).screen_noise.sigma == sigma
+    assert expected in rerun[1] and report.read_text() == report_before
 
 
 def test_noise_from_a_folder_without_a_calibration_is_refused(calibrated, tmp_path) -> None:

@@ -20,6 +20,7 @@ from scalesearch.grid import COEFFICIENT_MAX, STEP_RANGE, GridSpace, grid_study
 from scalesearch.objective import EXPONENT_RANGE, SOFT_EXPONENT, TARGET_MACS_RANGE
 from scalesearch.runner import prepare
 from scalesearch.screening import promoted_count
+from scalesearch.study import stored_config
 from scalesearch.study_config import MAX_PRUNE_EPOCH, PRUNERS, Pruning, StudyConfig
 
 # The demo defaults: chosen so that `make demo` searches the default grid in under 10 minutes on
@@ -84,8 +85,8 @@ def _grid(args: argparse.Namespace) -> int:
         f"{len(prepared.plans)} distinct networks; T = {config.scoring.target_macs:,.0f} MACs; "
         f"{_trainings(config, len(prepared.plans))}")
     done = create_and_work(args, name, prepared, say)
-    if done is not None:
-        report_ranking(done.study, config, done.run_dir, args.top, baseline_argument=args.baseline)
+    if done is not None:  # the study's own configuration: a resumed study keeps the screen noise it stores
+        report_ranking(done.study, stored_config(done.study), done.run_dir, args.top, baseline_argument=args.baseline)
     return 0
 
 
