@@ -32,7 +32,7 @@ from scalesearch.record import NetworkResult
 from scalesearch.results import rank
 from scalesearch.screening import PROMOTED_KEY, LeftOutCheck, check_left_out
 from scalesearch.storage import default_storage_url, open_storage
-from scalesearch.study import epochs_trained, screen_check, screen_results, stored_config, study_results
+from scalesearch.study import epochs_trained, screen_results, stored_config, study_results
 from scalesearch.study_config import MAX_PRUNE_EPOCH, KnownNoise, StudyConfig
 from scalesearch.training.config import SEED
 
@@ -49,7 +49,6 @@ class Search(NamedTuple):
     config: StudyConfig
     screens: list[NetworkResult]  # every screening run (--prune screen), else none
     promoted: tuple[int, ...]  # the networks the screen promoted
-    own_check: LeftOutCheck | None  # what its screen left out, tested with its own screen noise (if any)
 
 
 def accuracies_by_network(runs: list[list[NetworkResult]]) -> dict[str, list[float]]:
@@ -90,7 +89,7 @@ def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: lis
     ranking = rank(results, config.scoring, known=config.known_noise)
     return Search(wall, set(ranking.tied["candidate"]), epochs_trained(loaded), ranking.table["candidate"].iloc[0],
                   {r.plan.name for r in results if r.status == "ok"}, list(results), config, screen_results(loaded),
-                  tuple(loaded.user_attrs.get(PROMOTED_KEY) or ()), screen_check(loaded, config))
+                  tuple(loaded.user_attrs.get(PROMOTED_KEY) or ()))
 
 
 def main() -> None:
@@ -130,12 +129,10 @@ def main() -> None:
     print(f"\nover {len(rows)} seeds: pruned training compute {compute:.0%} of exhaustive (wall {wall:.0%}); "
           f"a tied-best network kept in {kept}/{len(rows)}; the same tied-best set in {same}/{len(rows)}; "
           f"the exhaustive search's best trained to the end in {best}/{len(rows)}")
-    if all(pruned.own_check and pruned.own_check.within_noise is not None for _, _, pruned in rows):
-        print(f"\nwhat each screen left out, tested with the seed noise its calibration measured at "
-              f"{rows[0][2].config.pruning.min_epoch} epochs ({rows[0][2].own_check.noise.source}, "
-              f"σ = {rows[0][2].own_check.noise.sigma:.4f}); not ruled out: the pruned search's tied-best "
-              f"networks and those left out within noise:\n")
-        print_open_sets([(seed, full.tied, pruned.tied, pruned.own_check) for seed, full, pruned in rows])
+    own = rows[0][2].config.screen_noise
+    if own is not None:  # the searches' own screen noise, from their calibration
+        print_open_sets(f"the seed noise its calibration measured ({own.source}, σ = {own.sigma:.4f})",
+                        [(seed, full.tied, pruned.tied, screen_left_out(pruned, own)) for seed, full, pruned in rows])
     groups = list(accuracies_by_network([full.results for _, full, _ in rows]).values())
     estimate = pooled_seed_std(groups)
     if not estimate.known:
@@ -165,21 +162,28 @@ def print_not_ruled_out(rows: list[tuple[int, Search, Search]], sets: list[tuple
         return
     epochs = rows[0][2].config.pruning.min_epoch
     known = KnownNoise(estimate.sigma, estimate.dof, f"the screening runs of {len(rows)} seeds")
-    print(f"\nwhat each screen left out, tested with the seed noise of the {epochs}-epoch screening runs across the "
-          f"{len(rows)} seeds (σ = {known.sigma:.4f}, {known.dof} degrees of freedom); not ruled out: the pruned "
-          f"search's tied-best networks and those left out within noise:\n")
-    print_open_sets([(seed, full_tied, pruned_tied, check_left_out(pruned.screens, pruned.promoted, known, epochs))
+    print_open_sets(f"the seed noise of the {epochs}-epoch screening runs across the {len(rows)} seeds "
+                    f"(σ = {known.sigma:.4f}, {known.dof} degrees of freedom)",
+                    [(seed, full_tied, pruned_tied, screen_left_out(pruned, known))
                      for (seed, _, pruned), (_, full_tied, pruned_tied) in zip(rows, sets)])
 
 
-def print_open_sets(rows: list[tuple[int, set[str], set[str], LeftOutCheck | None]]) -> None:
-    """Per seed (exhaustive tie set, pruned tie set, the pruned screen's check): the networks the pruned search
-    cannot rule out, its tie set and what it left out within noise, against the exhaustive tie set."""
+def screen_left_out(search: Search, known: KnownNoise) -> LeftOutCheck | None:
+    """What `search`'s screen left out, tested with the screen noise `known`."""
+    return check_left_out(search.screens, search.promoted, known, search.config.pruning.min_epoch)
+
+
+def print_open_sets(noise_used: str, rows: list[tuple[int, set[str], set[str], LeftOutCheck | None]]) -> None:
+    """Per seed (exhaustive tie set, pruned tie set, the pruned screen's check under `noise_used`): the networks
+    the pruned search cannot rule out, its tie set and what it left out within noise, against the exhaustive
+    tie set."""
+    print(f"\nwhat each screen left out, tested with {noise_used}; not ruled out: the pruned search's tied-best "
+          f"networks and those left out within noise:\n")
     print("| seed | left out | within noise at the screen | tied-best exhaustive | not ruled out, pruned | same set |")
     print("|---|---|---|---|---|---|")
     same = 0
     for seed, full_tied, pruned_tied, check in rows:
-        within = set(check.within_noise or ()) if check else set()
+        within = set(check.within_noise) if check else set()
         open_set = pruned_tied | within
         same += open_set == full_tied
         print(f"| {seed} | {len(check.left_out) if check else 0} | {len(within)} | {len(full_tied)} | {len(open_set)} "

@@ -21,6 +21,7 @@ import pandas as pd
 
 from scalesearch import noise
 from scalesearch.record import NetworkResult
+from scalesearch.results import noise_table
 from scalesearch.study_config import KnownNoise
 
 REDUCTION_FACTOR = 3  # successive halving's: the screen's and Optuna's (`--prune sha`, `hyperband`)
@@ -71,15 +72,15 @@ class LeftOutCheck:
 
     epochs: int
     left_out: tuple[str, ...]
-    within_noise: tuple[str, ...] | None  # None: the screen's seed noise is unknown
-    noise: KnownNoise | None
+    within_noise: tuple[str, ...]  # empty when the screen's seed noise is unknown
+    noise: KnownNoise | None  # None: unknown, nothing tested
 
     def line(self, confidence: float = noise.DEFAULT_CONFIDENCE) -> str:
         """One sentence: how many of the networks left out were within noise of the screen's best, and the σ."""
         count = len(self.left_out)
         what = (f"screen ({self.epochs} epoch{'s' if self.epochs > 1 else ''}): of the {count} "
                 f"network{'s' if count > 1 else ''} it left out,")
-        if self.within_noise is None or self.noise is None:
+        if self.noise is None:
             return (f"{what} none is tested against its best: its seed noise is unknown (pass --noise-from a "
                     f"calibration whose --ladder includes {self.epochs})")
         sigma = (f"σ = {self.noise.sigma:.4f} measured by {self.noise.source}, {self.noise.dof} degrees of freedom; "
@@ -102,11 +103,8 @@ def check_left_out(screens: Sequence[NetworkResult], promoted: Iterable[int], kn
         return None
     names = tuple(r.plan.name for r in left_out)
     if known is None:
-        return LeftOutCheck(epochs, names, None, None)
-    table = pd.DataFrame({"objective": [r.objective for r in screens], "accuracy": [r.accuracy for r in screens],
-                          "n_seeds": [len(r.accuracies) for r in screens],
-                          "state": ["complete" if r.status == "ok" else r.status for r in screens]},
-                         index=[r.plan.index for r in screens])
+        return LeftOutCheck(epochs, names, (), None)
+    table = noise_table(pd.DataFrame([r.row() for r in screens], index=[r.plan.index for r in screens]))
     tied = noise.tied_with_best(table, known.sigma, confidence, known.dof)
     within = tuple(r.plan.name for r in left_out if tied.loc[r.plan.index])
     return LeftOutCheck(epochs, names, within, known)

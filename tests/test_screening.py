@@ -81,7 +81,7 @@ def test_left_out_networks_within_noise_of_the_screens_best_are_named() -> None:
 def test_a_screen_without_its_noise_or_without_networks_left_out() -> None:
     screens = [result(0, 0.80), result(1, 0.79)]
     unknown = check_left_out(screens, [0], None, epochs=3)
-    assert unknown.within_noise is None
+    assert unknown.within_noise == () and unknown.noise is None
     assert unknown.line() == ("screen (3 epochs): of the 1 network it left out, none is tested against its best: its "
                               "seed noise is unknown (pass --noise-from a calibration whose --ladder includes 3)")
     assert check_left_out(screens, [0, 1], KnownNoise(0.01, 10, "c"), epochs=3) is None
@@ -128,7 +128,7 @@ def test_the_ranking_shows_the_screened_out_networks_as_pruned(screened) -> None
     assert Counter(table["status"]) == Counter(ok=len(promoted), pruned=4 - len(promoted))
     assert "4 of 4 networks evaluated" in out
     left_out = screen_check(study, stored_config(study))  # no --noise-from: the screen's noise is unknown
-    assert left_out.within_noise is None and len(left_out.left_out) == 4 - len(promoted)
+    assert left_out.noise is None and len(left_out.left_out) == 4 - len(promoted)
     assert left_out.line() in out and left_out.line() in (runs / STUDY / "report.md").read_text()
 
 
