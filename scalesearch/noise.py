@@ -1,6 +1,10 @@
 """How much a proxy ranking can tell apart: seed noise, the tie-with-best test, seeds needed to separate,
 and whether the networks' accuracies differ at all.
 
+The tie test compares every network with the best at once (Tukey–Kramer): the best is the largest of k
+noisy objectives, so a test of one pair at a time would rule out networks that do not differ far more
+often than its confidence says. With two networks it is the ordinary two-sided test.
+
 All accuracies are fractions (0.82, not 82 %). A candidate's reward is its mean accuracy times a
 known positive constant (the MACs factor of ACC·(MACs/T)^w), so its standard error in reward units
 is σ·(objective/accuracy)/√n for n seeds, σ being the seed noise of one training's accuracy.
@@ -8,19 +12,24 @@ is σ·(objective/accuracy)/√n for n seeds, σ being the seed noise of one tra
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import f, norm, t
+from scipy.stats import f, studentized_range
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_MAX_SEEDS = 100
 
 # The wording of every statement this module makes, kept in one place.
-TEST_WORDING = "difference ≤ {z:.2f} combined standard errors (two-sided {percent} %{basis})"
+TEST_WORDING = "difference ≤ {z:.2f} combined standard errors ({how}{basis})"
+PAIR_WORDING = "two-sided {percent} %"
+FAMILY_WORDING = "Tukey–Kramer, {percent} % for all {networks} networks at once"
+BASIS_WORDINGS = (", Student's t with the {dof} degrees of freedom of σ",
+                  ", studentized range with the {dof} degrees of freedom of σ")
 SEPARATE_WORDING = "to separate them: --seeds {seeds} ({duration})"
 CANNOT_SEPARATE_WORDING = "to separate them: more than {max_seeds} seeds would be needed"
 SPREAD_TEST_WORDING = "F = {statistic:.2f} on {between} and {within} degrees of freedom, p = {p:.2g}"
@@ -67,29 +76,43 @@ def pooled_seed_std(groups: Iterable[Sequence[float]]) -> NoiseEstimate:
     return NoiseEstimate(sigma=math.sqrt(squares / dof), dof=dof, n_groups=used)
 
 
-def critical_value(confidence: float = DEFAULT_CONFIDENCE, dof: int | None = None) -> float:
-    """Critical value of the two-sided test at `confidence`: the normal's (1.96 for 0.95), or Student's t
-    with `dof` degrees of freedom when σ is itself an estimate from few seeds (4.30 for 2)."""
+def critical_value(confidence: float = DEFAULT_CONFIDENCE, dof: int | None = None, networks: int = 2) -> float:
+    """How many combined standard errors two of `networks` means may differ by at `confidence`, all pairs at once.
+
+    The studentized range's quantile q(confidence; networks, dof)/√2 (Tukey–Kramer; dof None: σ known, dof = ∞).
+    With two networks it is the two-sided test's: the normal's 1.96 for 0.95, Student's t (4.30 for 2 dof).
+    """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie strictly between 0 and 1, not {confidence}")
-    quantile = 1.0 - (1.0 - confidence) / 2.0
-    return float(norm.ppf(quantile) if dof is None else t.ppf(quantile, dof))
+    if networks < 2:
+        raise ValueError(f"a comparison needs at least 2 networks, not {networks}")
+    return _studentized_range_quantile(confidence, math.inf if dof is None else dof, networks) / math.sqrt(2.0)
 
 
-def describe_test(confidence: float = DEFAULT_CONFIDENCE, dof: int | None = None) -> str:
-    """One line naming the tie test, e.g. 'difference ≤ 1.96 combined standard errors (two-sided 95 %)'."""
-    basis = "" if dof is None else f", Student's t with the {dof} degrees of freedom of σ"
-    return TEST_WORDING.format(z=critical_value(confidence, dof), percent=f"{confidence * 100:g}", basis=basis)
+@functools.lru_cache(maxsize=256)
+def _studentized_range_quantile(confidence: float, dof: float, networks: int) -> float:
+    return float(studentized_range.ppf(confidence, networks, dof))
+
+
+def describe_test(confidence: float = DEFAULT_CONFIDENCE, dof: int | None = None, networks: int = 2) -> str:
+    """One line naming the tie test, e.g. 'difference ≤ 1.96 combined standard errors (two-sided 95 %)', or
+    with more than two networks '… (Tukey–Kramer, 95 % for all 6 networks at once, …)'."""
+    family = networks > 2
+    how = (FAMILY_WORDING if family else PAIR_WORDING).format(percent=f"{confidence * 100:g}", networks=networks)
+    basis = "" if dof is None else BASIS_WORDINGS[family].format(dof=dof)
+    return TEST_WORDING.format(z=critical_value(confidence, dof, networks), how=how, basis=basis)
 
 
 def noise_line(estimate: NoiseEstimate, source: str | None, confidence: float = DEFAULT_CONFIDENCE,
-               test: str = "tie test") -> str:
-    """'seed noise: σ = … top-1 (where it comes from, N degrees of freedom); tie test: …', or that it is unknown."""
+               test: str = "tie test", networks: int = 2) -> str:
+    """'seed noise: σ = … top-1 (where it comes from, N degrees of freedom); tie test: …', or that it is unknown.
+
+    `networks`: how many networks the test compares at once (`describe_test`)."""
     if not estimate.known:
         return "seed noise: unknown (no network was trained with 2 or more seeds to the end)"
     where = source or f"pooled over {estimate.n_groups} network(s)"
     return (f"seed noise: σ = {estimate.sigma:.4f} top-1 ({where}, {estimate.dof} degrees of freedom); "
-            f"{test}: {describe_test(confidence, estimate.dof)}")
+            f"{test}: {describe_test(confidence, estimate.dof, networks)}")
 
 
 @dataclass(frozen=True)
@@ -172,14 +195,20 @@ def _best_label(table: pd.DataFrame) -> object | None:
     return complete["objective"].astype(float).idxmax()
 
 
+def family_size(table: pd.DataFrame) -> int:
+    """How many networks the tie test compares at once: the complete rows with an objective (at least 2)."""
+    return max(int(((table["state"] == "complete") & table["objective"].notna()).sum()), 2)
+
+
 def tied_with_best(table: pd.DataFrame, sigma: float, confidence: float = DEFAULT_CONFIDENCE,
                    dof: int | None = None) -> pd.Series:
     """Boolean Series (the table's index): which complete rows the test cannot tell from the best.
 
     `table` has the columns objective, accuracy, n_seeds and state, in any order of rows. The best is
     the complete row with the largest objective; a complete row is tied with it when
-    best − objective ≤ z·√(se_best² + se_row²), se as in `standard_errors`, z the critical value (Student's
-    t when `dof`, the degrees of freedom of sigma, is given). The best is tied with
+    best − objective ≤ c·√(se_best² + se_row²), se as in `standard_errors` and c = `critical_value` for
+    the k complete rows (Tukey–Kramer: when no row differs, all k are tied with probability `confidence`;
+    `dof`, the degrees of freedom of sigma, or None for σ known). The best is tied with
     itself; rows whose state is not "complete" are False. Raises ValueError when sigma is NaN
     (unknown noise: estimate it first) or negative. A row whose accuracy is 0 has no known reward
     scale and is False unless it is the best.
@@ -190,7 +219,8 @@ def tied_with_best(table: pd.DataFrame, sigma: float, confidence: float = DEFAUL
     if best is None:
         return tied
     objective = table["objective"].astype(float)
-    margin = critical_value(confidence, dof) * np.sqrt(error**2 + error.loc[best] ** 2)
+    critical = critical_value(confidence, dof, family_size(table))
+    margin = critical * np.sqrt(error**2 + error.loc[best] ** 2)
     tied[:] = ((objective.loc[best] - objective) <= margin).fillna(False).to_numpy(dtype=bool)
     tied &= (table["state"] == "complete").to_numpy()
     tied.loc[best] = True
@@ -198,15 +228,16 @@ def tied_with_best(table: pd.DataFrame, sigma: float, confidence: float = DEFAUL
 
 
 def seeds_to_separate(gap: float, sigma: float, confidence: float = DEFAULT_CONFIDENCE,
-                      max_seeds: int = DEFAULT_MAX_SEEDS) -> int | None:
-    """Smallest n such that two means of n seeds each, `gap` apart, differ by more than z·σ·√(2/n).
+                      max_seeds: int = DEFAULT_MAX_SEEDS, networks: int = 2) -> int | None:
+    """Smallest n such that two of `networks` means of n seeds each, `gap` apart, differ by more than
+    c·σ·√(2/n), c = `critical_value` for `networks` with σ known.
 
     None when gap ≤ 0 (or NaN) or n would exceed `max_seeds`. σ = 0 gives 1.
     """
     _check_sigma(sigma)
     if not gap > 0:
         return None
-    z = critical_value(confidence)
+    z = critical_value(confidence, networks=networks)
     n = max(1, math.floor(2.0 * (z * sigma / gap) ** 2) + 1)
     while n > 1 and z * sigma * math.sqrt(2.0 / (n - 1)) < gap:  # guard against rounding
         n -= 1
@@ -235,7 +266,8 @@ def separation_advice(table: pd.DataFrame, sigma: float, seconds_per_training: f
     (the gap converted to accuracy units); N is the largest of these (usually the runner-up's).
     M = (N − current_seeds) × (number of complete rows) × seconds_per_training / 60, since a rerun
     with more seeds retrains every candidate. Beyond `max_seeds`: 'more than … seeds would be needed'.
-    The tied set is `tied_with_best`'s with `dof`; the seeds needed assume σ then known (the normal's z).
+    The tied set is `tied_with_best`'s with `dof`; the seeds needed assume σ then known, with the same
+    all-at-once critical value for the table's complete rows.
     """
     tied = tied_with_best(table, sigma, confidence, dof)
     if tied.sum() < 2:
@@ -250,7 +282,8 @@ def separation_advice(table: pd.DataFrame, sigma: float, seconds_per_training: f
         effective = sigma * math.sqrt((scale.loc[best] ** 2 + scale.loc[label] ** 2) / 2.0)
         if not math.isfinite(effective):
             return CANNOT_SEPARATE_WORDING.format(max_seeds=max_seeds)
-        n = seeds_to_separate(objective.loc[best] - objective.loc[label], effective, confidence, max_seeds)
+        n = seeds_to_separate(objective.loc[best] - objective.loc[label], effective, confidence, max_seeds,
+                              family_size(table))
         if n is None:
             return CANNOT_SEPARATE_WORDING.format(max_seeds=max_seeds)
         needed = max(needed, n)

@@ -2,7 +2,7 @@
 
 The seed noise σ is the pooled within-network standard deviation of every network trained
 with two or more seeds (at least the noise probe). A network is tied with the best when a
-two-sided test at `confidence` cannot tell their objectives apart (scalesearch.noise).
+test of all the networks at once at `confidence` cannot tell their objectives apart (scalesearch.noise).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class Ranking:
 
     def noise_line(self) -> str:
         """What the noise is and how it was measured."""
-        return noise.noise_line(self.noise, self.noise_source, self.confidence)
+        return noise.noise_line(self.noise, self.noise_source, self.confidence,
+                                networks=noise.family_size(noise_table(self.table)))
 
     def spread_line(self) -> str | None:
         """Whether the accuracies of the networks trained to the end differ beyond the seed noise (None when

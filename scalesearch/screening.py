@@ -74,6 +74,7 @@ class LeftOutCheck:
     left_out: tuple[str, ...]
     within_noise: tuple[str, ...]  # empty when the screen's seed noise is unknown
     noise: KnownNoise | None  # None: unknown, nothing tested
+    compared: int  # how many screening runs the tie test compares at once
 
     def line(self, confidence: float = noise.DEFAULT_CONFIDENCE) -> str:
         """One sentence: how many of the networks left out were within noise of the screen's best, and the σ."""
@@ -84,7 +85,7 @@ class LeftOutCheck:
             return (f"{what} none is tested against its best: its seed noise is unknown (pass --noise-from a "
                     f"calibration whose --ladder includes {self.epochs})")
         sigma = (f"σ = {self.noise.sigma:.4f} measured by {self.noise.source}, {self.noise.dof} degrees of freedom; "
-                 f"{noise.describe_test(confidence, self.noise.dof)}")
+                 f"{noise.describe_test(confidence, self.noise.dof, self.compared)}")
         within = len(self.within_noise)
         if within == 0:
             return f"{what} each was worse than its best beyond seed noise ({sigma})"
@@ -102,9 +103,9 @@ def check_left_out(screens: Sequence[NetworkResult], promoted: Iterable[int], kn
     if not left_out:
         return None
     names = tuple(r.plan.name for r in left_out)
-    if known is None:
-        return LeftOutCheck(epochs, names, (), None)
     table = noise_table(pd.DataFrame([r.row() for r in screens], index=[r.plan.index for r in screens]))
+    if known is None:
+        return LeftOutCheck(epochs, names, (), None, noise.family_size(table))
     tied = noise.tied_with_best(table, known.sigma, confidence, known.dof)
     within = tuple(r.plan.name for r in left_out if tied.loc[r.plan.index])
-    return LeftOutCheck(epochs, names, within, known)
+    return LeftOutCheck(epochs, names, within, known, noise.family_size(table))

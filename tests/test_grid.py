@@ -474,10 +474,10 @@ def test_two_seeds_pool_the_noise_of_every_network(spec, runs, capsys) -> None:
     assert sigma == pytest.approx(pooled, abs=1e-4)
     table = pd.read_csv(runs / STUDY / "results.csv")
     best = table.iloc[0]
-    assert "Student's t with the 4 degrees of freedom of σ" in out
-    for _, row in table.iterrows():  # the tie test, recomputed: t(0.975, 4 dof) = 2.776 combined standard errors
+    assert "Tukey–Kramer, 95 % for all 4 networks at once, studentized range with the 4 degrees of freedom of σ" in out
+    for _, row in table.iterrows():  # the tie test, recomputed: q(0.95; 4, 4 dof)/√2 = 5.757/√2 standard errors
         error = lambda r: pooled * r["objective"] / r["accuracy"] / math.sqrt(2)  # noqa: E731
-        margin = 2.7764451051977987 * math.hypot(error(row), error(best))
+        margin = 5.757 / math.sqrt(2) * math.hypot(error(row), error(best))
         assert bool(row["tied_with_best"]) == (best["objective"] - row["objective"] <= margin)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import f_oneway
@@ -22,6 +23,7 @@ from scalesearch.noise import (
 )
 
 Z95 = 1.959963984540054  # norm.ppf(0.975)
+Q4 = 3.63316  # the studentized range q(0.95; 4 networks, ∞ degrees of freedom)
 
 
 def test_pooled_seed_std_by_hand() -> None:
@@ -96,6 +98,12 @@ def test_uncertainty_and_critical_value() -> None:
     assert critical_value(0.99) == pytest.approx(2.5758293035489)
     with pytest.raises(ValueError):
         critical_value(1.0)
+    # more than two networks at once: the studentized range table's q(0.95; k, dof) / √2
+    assert critical_value(0.95, networks=4) == pytest.approx(Q4 / math.sqrt(2), abs=1e-4)
+    assert critical_value(0.95, dof=4, networks=4) == pytest.approx(5.757 / math.sqrt(2), abs=1e-3)
+    assert critical_value(0.95, dof=10, networks=3) == pytest.approx(3.877 / math.sqrt(2), abs=1e-3)
+    with pytest.raises(ValueError, match="at least 2 networks"):
+        critical_value(0.95, networks=1)
 
 
 def test_describe_test() -> None:
@@ -105,24 +113,30 @@ def test_describe_test() -> None:
                                           "with the 2 degrees of freedom of σ)")
     assert critical_value(0.95, dof=2) == pytest.approx(4.302652729911275)  # the t table's value
     assert critical_value(0.95, dof=10**6) == pytest.approx(Z95, abs=1e-5)
+    assert describe_test(0.95, dof=5, networks=6) == (
+        "difference ≤ 4.27 combined standard errors (Tukey–Kramer, 95 % for all 6 networks at once, studentized "
+        "range with the 5 degrees of freedom of σ)")
+    assert describe_test(networks=4) == ("difference ≤ 2.57 combined standard errors (Tukey–Kramer, 95 % for all "
+                                         "4 networks at once)")
 
 
 def _tie_table() -> pd.DataFrame:
     """Best: accuracy 0.8, reward scale 0.9, 4 seeds, σ = 0.02 → se = 0.02·0.9/2 = 0.009.
 
-    'inside' and 'outside' (scale 0.95, 1 seed → se 0.019) sit 1e-5 inside and outside the margin
-    z·√(0.009² + 0.019²); 'far' (4 seeds, scale 0.9) is clearly outside; pruned rows never count.
+    Four complete rows: the margin is q(0.95; 4, ∞)/√2 · √(0.009² + 0.019²) ≈ 0.05401. 'inside' and
+    'outside' (scale 0.95, 1 seed → se 0.019) sit 1e-4 inside and outside it; 'far' (4 seeds, scale 0.9)
+    is clearly outside; pruned and failed rows never count.
     """
     se_best = 0.02 * 0.9 / 2
     se_row = 0.02 * 0.95 / 1
-    margin = Z95 * math.sqrt(se_best**2 + se_row**2)  # ≈ 0.04120
+    margin = Q4 / math.sqrt(2) * math.sqrt(se_best**2 + se_row**2)
     best = 0.8 * 0.9
     rows = {
         "far": (0.6 * 0.9, 0.6, 4, "complete"),
-        "inside": (best - margin + 1e-5, (best - margin + 1e-5) / 0.95, 1, "complete"),
+        "inside": (best - margin + 1e-4, (best - margin + 1e-4) / 0.95, 1, "complete"),
         "best": (best, 0.8, 4, "complete"),
         "pruned": (0.0, 0.79, 1, "pruned"),
-        "outside": (best - margin - 1e-5, (best - margin - 1e-5) / 0.95, 1, "complete"),
+        "outside": (best - margin - 1e-4, (best - margin - 1e-4) / 0.95, 1, "complete"),
         "failed": (math.nan, math.nan, 0, "fail"),
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=["objective", "accuracy", "n_seeds", "state"])
@@ -147,6 +161,26 @@ def test_tied_with_best_on_a_constructed_table() -> None:
     # σ estimated with few degrees of freedom: Student's t widens the margin the same way
     assert tied_with_best(table, 0.02, dof=3)["outside"]
     assert tied_with_best(table, 0.02, dof=10**6).equals(tied)
+    # compared with the best alone, 'inside' is beyond the two-sided margin 1.96·√(0.009² + 0.019²) ≈ 0.0412
+    assert not tied_with_best(table.loc[["best", "inside"]], 0.02)["inside"]
+
+
+def test_when_no_network_differs_all_are_tied_as_often_as_the_confidence_says() -> None:
+    """Six networks with the same expected accuracy, one seed each: the best is the largest of six draws, so
+    a pair-at-a-time test would rule some out in about a third of the draws; the all-at-once test in 5 %."""
+    rng = np.random.default_rng(0)
+    draws, sigma, dof = 1000, 0.01, 5
+    all_tied_known = all_tied_estimated = all_tied_pairwise = 0
+    for _ in range(draws):
+        accuracy = 0.8 + sigma * rng.standard_normal(6)
+        all_tied_pairwise += bool((accuracy.max() - accuracy <= Z95 * sigma * math.sqrt(2)).all())
+        table = pd.DataFrame({"objective": accuracy, "accuracy": accuracy, "n_seeds": 1, "state": "complete"})
+        all_tied_known += bool(tied_with_best(table, sigma).all())
+        estimate = sigma * math.sqrt(rng.chisquare(dof) / dof)  # σ measured with 5 degrees of freedom
+        all_tied_estimated += bool(tied_with_best(table, estimate, dof=dof).all())
+    assert 0.925 <= all_tied_known / draws <= 0.975  # 0.95 ± 3.6 standard errors of a proportion of 1000
+    assert 0.925 <= all_tied_estimated / draws <= 0.975
+    assert 0.58 <= all_tied_pairwise / draws <= 0.70  # one pair at a time: about 1 in 3 rule one out
 
 
 def test_tied_with_best_zero_noise_and_edge_cases() -> None:
@@ -185,15 +219,17 @@ def test_seeds_to_separate_by_hand() -> None:
     assert seeds_to_separate(0.0, 0.05) is None
     assert seeds_to_separate(-0.01, 0.05) is None
     assert seeds_to_separate(math.nan, 0.05) is None
+    # among 4 networks: n > 2·(q(0.95; 4, ∞)/√2)² = 13.2 → 14
+    assert seeds_to_separate(0.05, 0.05, networks=4) == 14
     with pytest.raises(ValueError):
         seeds_to_separate(0.05, math.nan)
 
 
 def _advice_table(scale: float = 1.0) -> pd.DataFrame:
-    """σ = 0.02, one seed: margin 1.96·√2·0.02·scale ≈ 0.0554·scale.
+    """σ = 0.02, one seed, 4 complete rows: margin c·√2·0.02·scale ≈ 0.0727·scale, c = q(0.95; 4, ∞)/√2 ≈ 2.569.
 
     With scale 1: 0.76 (gap 0.04) and 0.75 (gap 0.05) are tied with 0.80, 0.70 (gap 0.10) is not.
-    Separating 0.76 needs n > 2·(1.96·0.02/0.04)² = 1.92 → 2 seeds; 0.75 needs n > 1.23 → 2.
+    Separating 0.76 needs n > 2·(2.569·0.02/0.04)² = 3.30 → 4 seeds; 0.75 needs n > 2.11 → 3.
     """
     accuracy = [0.80, 0.76, 0.75, 0.70, 0.78]
     return pd.DataFrame({"objective": [a * scale for a in accuracy], "accuracy": accuracy,
@@ -203,22 +239,23 @@ def _advice_table(scale: float = 1.0) -> pd.DataFrame:
 def test_separation_advice_by_hand() -> None:
     table = _advice_table()
     assert tied_with_best(table, 0.02).tolist() == [True, True, True, False, False]
-    # (2 − 1) more seed × 4 complete rows × 60 s = 4 min
+    # (4 − 1) more seeds × 4 complete rows × 60 s = 12 min
     assert separation_advice(table, 0.02, seconds_per_training=60, current_seeds=1) == \
-        "to separate them: --seeds 2 (about 4 min)"
+        "to separate them: --seeds 4 (about 12 min)"
     # the reward's constant cancels: the same table at half the reward needs the same seeds
-    assert separation_advice(_advice_table(0.5), 0.02, 60, 1) == "to separate them: --seeds 2 (about 4 min)"
-    # σ = 0.03: 0.76 needs n > 2·(1.96·0.03/0.04)² = 4.32 → 5; (5 − 1) × 4 × 600 s = 160 min
-    assert separation_advice(table, 0.03, 600, 1) == "to separate them: --seeds 5 (about 2.7 h)"
-    assert separation_advice(table, 0.03, 1, 1) == "to separate them: --seeds 5 (under 1 min)"
+    assert separation_advice(_advice_table(0.5), 0.02, 60, 1) == "to separate them: --seeds 4 (about 12 min)"
+    # σ = 0.03: 0.76 needs n > 2·(2.569·0.03/0.04)² = 7.42 → 8; (8 − 1) × 4 × 600 s = 280 min
+    assert separation_advice(table, 0.03, 600, 1) == "to separate them: --seeds 8 (about 4.7 h)"
+    assert separation_advice(table, 0.03, 1, 1) == "to separate them: --seeds 8 (under 1 min)"
 
 
 def test_separation_advice_asks_for_more_seeds_than_now() -> None:
-    # two seeds each: se = 0.02/√2, margin 1.96·0.02 = 0.0392, so only 0.785 stays tied with the best
+    # two seeds each: se = 0.02/√2, margin 2.569·0.02 = 0.0514: 0.785 (gap 0.015) and 0.75 (gap 0.05) stay tied
     table = _advice_table().assign(n_seeds=2)
-    table.loc[1, "objective"] = table.loc[1, "accuracy"] = 0.785  # gap 0.015 < 1.96·0.02 = 0.0392
-    # n > 2·(1.96·0.02/0.015)² = 13.66 → 14; (14 − 2) × 4 × 30 s = 24 min
-    assert separation_advice(table, 0.02, 30, 2) == "to separate them: --seeds 14 (about 24 min)"
+    table.loc[1, "objective"] = table.loc[1, "accuracy"] = 0.785
+    assert tied_with_best(table, 0.02).tolist() == [True, True, True, False, False]
+    # 0.785: n > 2·(2.569·0.02/0.015)² = 23.5 → 24; (24 − 2) × 4 × 30 s = 44 min
+    assert separation_advice(table, 0.02, 30, 2) == "to separate them: --seeds 24 (about 44 min)"
 
 
 def test_separation_advice_without_tie_or_beyond_reach() -> None:
@@ -228,5 +265,5 @@ def test_separation_advice_without_tie_or_beyond_reach() -> None:
     near = table.copy()
     near.loc[1, ["objective", "accuracy"]] = 0.798
     assert separation_advice(near, 0.02, 60, 1) == "to separate them: more than 100 seeds would be needed"
-    # gap 0.002: n > 2·(1.96·0.02/0.002)² = 768.3 → 769; (769 − 1) × 4 × 60 s = 51.2 h
-    assert separation_advice(near, 0.02, 60, 1, max_seeds=1000) == "to separate them: --seeds 769 (about 51.2 h)"
+    # gap 0.002: n > 2·(2.56903·0.02/0.002)² = 1319.98 → 1320; (1320 − 1) × 4 × 60 s = 87.9 h
+    assert separation_advice(near, 0.02, 60, 1, max_seeds=2000) == "to separate them: --seeds 1320 (about 87.9 h)"
