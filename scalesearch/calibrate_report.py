@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import optuna
@@ -14,8 +15,8 @@ from scalesearch.report import ReportSection, markdown_table
 from scalesearch.study_config import StudyConfig
 
 FIDELITY_HEADERS = {"budget": "budget", "networks": "networks", "seeds": "seeds", "kendall_tau": "Kendall τ",
-                    "spearman_rho": "Spearman ρ", "sigma": "σ", "spread": "spread", "differ_p": "F-test p",
-                    "wall_seconds": "s/training"}
+                    "tau_p": "τ p", "spearman_rho": "Spearman ρ", "sigma": "σ", "spread": "spread",
+                    "differ_p": "F-test p", "wall_seconds": "s/training"}
 AGREEMENT_HEADERS = {"epoch": "epoch", "networks": "networks", "kendall_tau": "Kendall τ",
                      "spearman_rho": "Spearman ρ"}
 FIGURES = (Path("figures") / "fidelity.png", Path("figures") / "fidelity.svg")
@@ -26,7 +27,8 @@ def trained_line(study: optuna.Study, config: StudyConfig) -> str:
     """How complete the calibration is, and what the table's columns mean."""
     done, total = trained_networks(study)
     return (f"{done} of {total} (network, budget) pairs trained, {len(config.seeds)} seeds each; τ and ρ: "
-            f"per-network mean accuracy against the largest budget; σ: pooled seed noise of one training; spread: "
+            f"per-network mean accuracy against the largest budget; τ p: how often unrelated rankings of these "
+            f"networks agree (or disagree) that well; σ: pooled seed noise of one training; spread: "
             f"std of the network means; F-test p: how often networks of equal accuracy would spread this much "
             f"(below {1 - DEFAULT_CONFIDENCE:g}, they differ beyond seed noise)")
 
@@ -51,11 +53,17 @@ def _recommendation(calibration: Calibration) -> str:
     if calibration.ranks_like_largest:
         row = calibration.row(calibration.recommended)
         return (f"smallest budget with τ ≥ {calibration.min_tau:g}: {_epochs(calibration.recommended)} "
-                f"(τ = {row['kendall_tau']:.3f} against {_epochs(largest)}; σ = {row['sigma']:.4f}, spread = "
-                f"{row['spread']:.4f}, {row['wall_seconds']:.3g} s per training){_screen_hint(calibration)}")
+                f"(τ = {row['kendall_tau']:.3f} against {_epochs(largest)}{_tau_p(row['tau_p'])}; "
+                f"σ = {row['sigma']:.4f}, spread = {row['spread']:.4f}, {row['wall_seconds']:.3g} s per training)"
+                f"{_screen_hint(calibration)}")
     return (f"no shorter budget ranks like the largest: no budget below {_epochs(largest)} reaches τ ≥ "
             f"{calibration.min_tau:g}; extend the ladder upwards (e.g. --ladder ...,{largest:g},{2 * largest:g}) "
             f"to learn whether {_epochs(largest)} is itself long enough")
+
+
+def _tau_p(p: float) -> str:
+    """', p = …' for a τ against a shorter budget (nothing on the largest budget's own row)."""
+    return "" if math.isnan(p) else f", p = {p:.2g}"
 
 
 def _screen_hint(calibration: Calibration) -> str:

@@ -18,8 +18,8 @@ from scalesearch.noise import pooled_seed_std, spread_test
 
 RUN_COLUMNS = ("network", "budget", "seed", "accuracy", "wall_seconds")
 HISTORY_COLUMNS = ("network", "seed", "epoch", "accuracy")
-FIDELITY_COLUMNS = ["budget", "networks", "seeds", "kendall_tau", "spearman_rho", "sigma", "spread", "differ_p",
-                    "wall_seconds"]
+FIDELITY_COLUMNS = ["budget", "networks", "seeds", "kendall_tau", "tau_p", "spearman_rho", "sigma", "spread",
+                    "differ_p", "wall_seconds"]
 AGREEMENT_COLUMNS = ["epoch", "networks", "kendall_tau", "spearman_rho"]
 DEFAULT_MIN_TAU = 0.7  # calibrate: a budget ranks like the longest one
 DEFAULT_RUNG_TAU = 0.5  # pruning: a rung ranks like the last epoch
@@ -31,19 +31,35 @@ def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} lack the column(s) {', '.join(missing)}")
 
 
-def rank_agreement(a: pd.Series, b: pd.Series) -> tuple[float, float]:
-    """Kendall τ (tau-b) and Spearman ρ between two series over their common index labels.
-
-    NaN when fewer than 2 labels are shared or either side is constant (no ranking to compare).
-    """
+def _paired(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two series' values over their common, non-NaN labels; None when fewer than 2 or a side is constant."""
     common = a.index.intersection(b.index)
     x = a.loc[common].to_numpy(dtype=float)
     y = b.loc[common].to_numpy(dtype=float)
     keep = ~(np.isnan(x) | np.isnan(y))
     x, y = x[keep], y[keep]
     if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return x, y
+
+
+def rank_agreement(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    """Kendall τ (tau-b) and Spearman ρ between two series over their common index labels.
+
+    NaN when fewer than 2 labels are shared or either side is constant (no ranking to compare).
+    """
+    pair = _paired(a, b)
+    if pair is None:
         return math.nan, math.nan
-    return float(kendalltau(x, y).statistic), float(spearmanr(x, y).statistic)
+    return float(kendalltau(*pair).statistic), float(spearmanr(*pair).statistic)
+
+
+def rank_agreement_p(a: pd.Series, b: pd.Series) -> float:
+    """Two-sided p-value of Kendall's τ between two series (scipy's, exact for few networks without ties):
+    how often two unrelated rankings of these networks agree (or disagree) at least this well. NaN as in
+    `rank_agreement`."""
+    pair = _paired(a, b)
+    return math.nan if pair is None else float(kendalltau(*pair).pvalue)
 
 
 def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +68,8 @@ def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
     Columns: budget; networks (with at least one accuracy at that budget); seeds (the fewest seeds of
     any of those networks); kendall_tau and spearman_rho of the per-network mean accuracies against
     those at the largest budget, over the networks present at both (1.0 on the largest budget's own
-    row; NaN with fewer than 2 shared networks or a constant side); sigma (pooled within-network
+    row; NaN with fewer than 2 shared networks or a constant side); tau_p (`rank_agreement_p`: with
+    5 networks even τ = 0.8 has p ≈ 0.08; NaN on the largest budget's row); sigma (pooled within-network
     seed standard deviation, NaN when no network has 2 seeds); spread (standard deviation of the
     per-network means, ddof=1); differ_p (the p-value of `noise.spread_test`, the one-way analysis of
     variance of the networks' accuracies: small when they differ beyond seed noise, NaN without σ);
@@ -76,9 +93,10 @@ def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
         per_network = group.groupby("network", sort=True)["accuracy"]
         mean = means.get(budget, pd.Series(dtype=float))
         if budget == top:
-            tau, rho = 1.0, 1.0
+            tau, rho, tau_p = 1.0, 1.0, math.nan
         else:
             tau, rho = rank_agreement(mean, means[top])
+            tau_p = rank_agreement_p(mean, means[top])
         noise = pooled_seed_std(values.to_numpy() for _, values in per_network)
         spread = spread_test(mean.to_numpy(), per_network.size().loc[mean.index].to_numpy(), noise)
         rows.append({
@@ -86,6 +104,7 @@ def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
             "networks": int(mean.size),
             "seeds": int(per_network.size().min()) if mean.size else 0,
             "kendall_tau": tau,
+            "tau_p": tau_p,
             "spearman_rho": rho,
             "sigma": noise.sigma,
             "spread": float(mean.std(ddof=1)) if mean.size >= 2 else math.nan,

@@ -117,12 +117,13 @@ def test_table_is_fidelity_table_of_the_stored_results(calibrated) -> None:
     pd.testing.assert_frame_equal(written, expected, check_dtype=False, rtol=1e-12)
     assert list(expected["budget"]) == [1.0, 2.0] and list(expected["networks"]) == [3, 3]
     lines = out.splitlines()
-    assert lines[0].split() == ["budget", "networks", "seeds", "Kendall", "τ", "Spearman", "ρ", "σ", "spread",
-                                "F-test", "p", "s/training"]
+    assert lines[0].split() == ["budget", "networks", "seeds", "Kendall", "τ", "τ", "p", "Spearman", "ρ", "σ",
+                                "spread", "F-test", "p", "s/training"]
     for line, row in zip(lines[1:3], expected.itertuples()):
         shown = line.split()
         assert float(shown[0]) == row.budget and int(shown[1]) == row.networks == 3 and int(shown[2]) == 2
-        for text, value in zip(shown[3:8], (row.kendall_tau, row.spearman_rho, row.sigma, row.spread, row.differ_p)):
+        values = (row.kendall_tau, row.tau_p, row.spearman_rho, row.sigma, row.spread, row.differ_p)
+        for text, value in zip(shown[3:9], values):
             assert text == f"{value:.4g}" if not math.isnan(value) else text == "n/a"
     assert (runs_dir / "calibration_runs.csv").is_file()
     for suffix in ("png", "svg"):

@@ -69,6 +69,10 @@ def test_fidelity_table_by_hand() -> None:
     assert table["networks"].tolist() == [4, 4, 4, 4]
     assert table["seeds"].tolist() == [2, 2, 2, 2]
     assert table["kendall_tau"].tolist() == pytest.approx([-1.0, 4 / 6, 1.0, 1.0])
+    # τ's two-sided p by counting: of the 24 orders of 4 networks, 1 has no discordant pair and 3 have one, so
+    # |τ| = 1 has p = 2·1/24 and τ = 4/6 (one discordant pair) p = 2·4/24; none on the largest budget's row
+    assert table["tau_p"].tolist()[:3] == pytest.approx([2 / 24, 8 / 24, 2 / 24])
+    assert math.isnan(table["tau_p"].iloc[3])
     assert table["spearman_rho"].tolist() == pytest.approx([-1.0, 0.8, 1.0, 1.0])
     expected_sigma = [math.sqrt(sum(2 * h**2 for h in HALF[b].values()) / 4) for b in MEANS]
     assert table["sigma"].tolist() == pytest.approx(expected_sigma)

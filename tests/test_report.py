@@ -107,7 +107,7 @@ def test_calibrate_report_has_the_table_and_the_recommendation(runs) -> None:
     run = runs[CALIBRATE_STUDY]
     text = run["report"].decode()
     printed = run["out"].splitlines()
-    assert re.search(r"^\| budget +\| networks +\| seeds +\| Kendall τ +\| Spearman ρ +\| σ ", text, re.M)
+    assert re.search(r"^\| budget +\| networks +\| seeds +\| Kendall τ +\| τ p +\| Spearman ρ +\| σ ", text, re.M)
     recommendation = next(line for line in printed if "budget" in line and "τ ≥" in line)
     assert recommendation in text
     assert "## Rung agreement" in text and "](figures/fidelity.png)" in text
