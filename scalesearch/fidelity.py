@@ -31,35 +31,28 @@ def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} lack the column(s) {', '.join(missing)}")
 
 
-def _paired(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """The two series' values over their common, non-NaN labels; None when fewer than 2 or a side is constant."""
+def rank_agreement(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    """Kendall τ (tau-b) and Spearman ρ between two series over their common index labels.
+
+    NaN when fewer than 2 labels are shared or either side is constant (no ranking to compare).
+    """
+    tau, rho, _ = _agreement_with_p(a, b)
+    return tau, rho
+
+
+def _agreement_with_p(a: pd.Series, b: pd.Series) -> tuple[float, float, float]:
+    """Kendall τ, Spearman ρ and τ's two-sided p-value (scipy's, exact for few networks without ties: how
+    often two unrelated rankings of these networks agree, or disagree, at least this well); NaN as in
+    `rank_agreement`."""
     common = a.index.intersection(b.index)
     x = a.loc[common].to_numpy(dtype=float)
     y = b.loc[common].to_numpy(dtype=float)
     keep = ~(np.isnan(x) | np.isnan(y))
     x, y = x[keep], y[keep]
     if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return None
-    return x, y
-
-
-def rank_agreement(a: pd.Series, b: pd.Series) -> tuple[float, float]:
-    """Kendall τ (tau-b) and Spearman ρ between two series over their common index labels.
-
-    NaN when fewer than 2 labels are shared or either side is constant (no ranking to compare).
-    """
-    pair = _paired(a, b)
-    if pair is None:
-        return math.nan, math.nan
-    return float(kendalltau(*pair).statistic), float(spearmanr(*pair).statistic)
-
-
-def rank_agreement_p(a: pd.Series, b: pd.Series) -> float:
-    """Two-sided p-value of Kendall's τ between two series (scipy's, exact for few networks without ties):
-    how often two unrelated rankings of these networks agree (or disagree) at least this well. NaN as in
-    `rank_agreement`."""
-    pair = _paired(a, b)
-    return math.nan if pair is None else float(kendalltau(*pair).pvalue)
+        return math.nan, math.nan, math.nan
+    kendall = kendalltau(x, y)
+    return float(kendall.statistic), float(spearmanr(x, y).statistic), float(kendall.pvalue)
 
 
 def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +61,7 @@ def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
     Columns: budget; networks (with at least one accuracy at that budget); seeds (the fewest seeds of
     any of those networks); kendall_tau and spearman_rho of the per-network mean accuracies against
     those at the largest budget, over the networks present at both (1.0 on the largest budget's own
-    row; NaN with fewer than 2 shared networks or a constant side); tau_p (`rank_agreement_p`: with
+    row; NaN with fewer than 2 shared networks or a constant side); tau_p (τ's two-sided p-value: with
     5 networks even τ = 0.8 has p ≈ 0.08; NaN on the largest budget's row); sigma (pooled within-network
     seed standard deviation, NaN when no network has 2 seeds); spread (standard deviation of the
     per-network means, ddof=1); differ_p (the p-value of `noise.spread_test`, the one-way analysis of
@@ -95,8 +88,7 @@ def fidelity_table(runs: pd.DataFrame) -> pd.DataFrame:
         if budget == top:
             tau, rho, tau_p = 1.0, 1.0, math.nan
         else:
-            tau, rho = rank_agreement(mean, means[top])
-            tau_p = rank_agreement_p(mean, means[top])
+            tau, rho, tau_p = _agreement_with_p(mean, means[top])
         noise = pooled_seed_std(values.to_numpy() for _, values in per_network)
         spread = spread_test(mean.to_numpy(), per_network.size().loc[mean.index].to_numpy(), noise)
         rows.append({

@@ -275,6 +275,7 @@ def separation_advice(table: pd.DataFrame, sigma: float, seconds_per_training: f
     best = _best_label(table)
     objective = table["objective"].astype(float)
     scale = _reward_scale(table)
+    networks = family_size(table)
     needed = current_seeds + 1
     for label in tied.index[tied.to_numpy()]:
         if label == best:
@@ -282,8 +283,7 @@ def separation_advice(table: pd.DataFrame, sigma: float, seconds_per_training: f
         effective = sigma * math.sqrt((scale.loc[best] ** 2 + scale.loc[label] ** 2) / 2.0)
         if not math.isfinite(effective):
             return CANNOT_SEPARATE_WORDING.format(max_seeds=max_seeds)
-        n = seeds_to_separate(objective.loc[best] - objective.loc[label], effective, confidence, max_seeds,
-                              family_size(table))
+        n = seeds_to_separate(objective.loc[best] - objective.loc[label], effective, confidence, max_seeds, networks)
         if n is None:
             return CANNOT_SEPARATE_WORDING.format(max_seeds=max_seeds)
         needed = max(needed, n)
