@@ -1,7 +1,7 @@
 """CUDA correctness of the proxy trainer: B0 trains on the embedded data with the grid's recipe.
 
 Each run is `train_proxy` with TrainConfig's defaults (the short preset, 3 epochs, the grid's
-budget) in the layout `choose_layout` picks for the resolution, so 32 px runs the small-input
+budget until it became 4) in the layout `choose_layout` picks for the resolution, so 32 px runs the small-input
 layout and 128 px the large-input one. It prints top-1 and the history per seed; the same
 seed twice shows how far cuDNN's kernels leave a run from repeating exactly. For speed by
 layout and resolution see benchmarks/gpu_layouts.py.
