@@ -27,7 +27,7 @@ from scipy import stats
 from scalesearch.cli.numbers import bounded_float, bounded_int, number_list
 from scalesearch.noise import pooled_seed_std
 from scalesearch.storage import default_storage_url, open_read_only
-from scalesearch.study import study_results
+from scalesearch.study import study_results, wall_span
 from scalesearch.study_config import MAX_SEEDS
 from scalesearch.training.config import EPOCHS, SEED
 
@@ -53,11 +53,9 @@ def run_budget(runs_dir: Path, epochs: float, first_seed: int, seeds: int, extra
         print("$", " ".join(command[1:]), flush=True)
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     study = optuna.load_study(study_name=STUDY, storage=open_read_only(default_storage_url(folder / STUDY)))
-    trials = study.get_trials(deepcopy=False)
-    wall = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
     runs = {(result.plan.name, seed): accuracy for result in study_results(study) if result.status == "ok"
             for seed, accuracy in zip(result.seeds, result.accuracies)}
-    return Budget(epochs, runs, wall)
+    return Budget(epochs, runs, wall_span(study))
 
 
 def print_table(budgets: list[Budget], floor: float) -> None:
@@ -65,7 +63,7 @@ def print_table(budgets: list[Budget], floor: float) -> None:
     networks = sorted({network for budget in budgets for network, _ in budget.runs})
     print("networks: " + "; ".join(f"{chr(97 + i)} = {name}" for i, name in enumerate(networks)))
     print("\n| epochs | " + " | ".join(chr(97 + i) for i in range(len(networks)))
-          + " | lowest | mean | pooled σ (dof) | runs ≥ {:g} | wall |".format(floor))
+          + f" | lowest | mean | pooled σ (dof) | runs ≥ {floor:g} | wall |")
     print("|---|" + "---|" * (len(networks) + 5))
     for budget in budgets:
         cells = [", ".join(f"{budget.runs[key]:.4g}" for key in sorted(budget.runs) if key[0] == network)

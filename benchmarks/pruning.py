@@ -32,7 +32,7 @@ from scalesearch.record import NetworkResult
 from scalesearch.results import rank
 from scalesearch.screening import PROMOTED_KEY, LeftOutCheck, check_left_out
 from scalesearch.storage import default_storage_url, open_storage
-from scalesearch.study import epochs_trained, screen_results, stored_config, study_results
+from scalesearch.study import epochs_trained, screen_results, stored_config, study_results, wall_span
 from scalesearch.study_config import MAX_PRUNE_EPOCH, KnownNoise, StudyConfig
 from scalesearch.training.config import SEED
 
@@ -82,12 +82,10 @@ def run_grid(runs_dir: Path, study: str, seed: int, prune: list[str], extra: lis
         head = [line for line in done.stderr.splitlines() if line.startswith("grid: ")]
         output.write_text("\n".join(head) + "\n" + done.stdout)  # what the command printed
     loaded = optuna.load_study(study_name=study, storage=open_storage(default_storage_url(runs_dir / study)))
-    trials = loaded.get_trials(deepcopy=False)
-    wall = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
     results = study_results(loaded)
     config = stored_config(loaded)
     ranking = rank(results, config.scoring, known=config.known_noise)
-    return Search(wall, set(ranking.tied["candidate"]), epochs_trained(loaded), ranking.table["candidate"].iloc[0],
+    return Search(wall_span(loaded), set(ranking.tied["candidate"]), epochs_trained(loaded), ranking.table["candidate"].iloc[0],
                   {r.plan.name for r in results if r.status == "ok"}, list(results), config, screen_results(loaded),
                   tuple(loaded.user_attrs.get(PROMOTED_KEY) or ()))
 

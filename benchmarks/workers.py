@@ -23,6 +23,8 @@ from pathlib import Path
 
 import optuna
 
+from scalesearch.study import wall_span
+
 STUDY = "workers-bench"
 
 
@@ -35,9 +37,8 @@ def run_grid(workers: int, extra: list[str], folder: Path) -> tuple[float, float
     wall = time.perf_counter() - started
     study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{folder / STUDY / 'study.db'}")
     trials = [t for t in study.get_trials() if "accuracy" in t.user_attrs]
-    span = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
     by_network = sorted(trials, key=lambda t: t.user_attrs["network"])
-    return wall, span, [round(t.user_attrs["accuracy"], 4) for t in by_network], printed
+    return wall, wall_span(study), [round(t.user_attrs["accuracy"], 4) for t in by_network], printed
 
 
 def main() -> None:

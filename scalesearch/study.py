@@ -206,6 +206,15 @@ def epochs_trained(study: optuna.Study) -> float:
     return sum(r.epochs_trained for screen in (False, True) for r in _first_results(study, screen=screen).values())
 
 
+def wall_span(study: optuna.Study) -> float:
+    """Seconds from the first finished trial's start to the last one's end: the study's wall time, read back
+    from its own timestamps (0.0 before any trial has finished)."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start and t.datetime_complete]
+    if not trials:
+        return 0.0
+    return (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
+
+
 def trainings_done(study: optuna.Study) -> int:
     """Trainings with a result: networks, and in a screened study also their screening runs."""
     return len({(t.user_attrs["network"], is_screen(t)) for t in study.get_trials(deepcopy=False) if is_result(t)})
