@@ -2,11 +2,13 @@
 
 For each budget E, runs `scalesearch grid --phi 1 --seed S --seeds K --epochs E` (the demo grid,
 every network trained with seeds S .. S+K−1) into RUNS_DIR/epochs-E-seeds-S-(S+K−1) (a run
-whose study has finished is read back, not run again), then prints each network's accuracy per seed, the lowest run, the
-mean, the pooled seed noise σ, the runs at or above `--floor`, the trainings' wall time (the
-study's own timestamps, first start to last end), and a paired t-test of every run against the
-same (network, seed) at the first budget (`scipy.stats.ttest_rel`). Extra arguments go to every
-grid run:
+whose study has finished is read back, not run again), then prints each network's accuracy per
+seed, the lowest run, the mean, the pooled seed noise σ, the runs at or above `--floor`, the
+share of single runs a normal distribution of that mean and σ puts below the floor, the
+trainings' wall time (the study's own timestamps, first start to last end) and the F-test of
+the networks' spread against σ; then a paired t-test of every run against the same (network,
+seed) at the first budget (`scipy.stats.ttest_rel`), with the range of the runs' gains. Extra
+arguments go to every grid run:
 
     python benchmarks/budget_choice.py --epochs 3,4 --seeds 3
     python benchmarks/budget_choice.py --epochs 4 --seed 3 --seeds 2      # seeds 3 and 4 only
@@ -25,7 +27,7 @@ import optuna
 from scipy import stats
 
 from scalesearch.cli.numbers import bounded_float, bounded_int, number_list
-from scalesearch.noise import pooled_seed_std
+from scalesearch.noise import pooled_seed_std, spread_test
 from scalesearch.storage import default_storage_url, open_read_only
 from scalesearch.study import study_results, wall_span
 from scalesearch.study_config import MAX_SEEDS
@@ -59,21 +61,29 @@ def run_budget(runs_dir: Path, epochs: float, first_seed: int, seeds: int, extra
 
 
 def print_table(budgets: list[Budget], floor: float) -> None:
-    """One row per budget: each network's runs by seed, the lowest, mean, σ, runs ≥ floor and wall time."""
+    """One row per budget: each network's runs by seed, the lowest, mean, σ, runs ≥ floor, the normal estimate
+    of a run below it and the wall time; then each budget's F-test of the networks' spread against σ."""
     networks = sorted({network for budget in budgets for network, _ in budget.runs})
     print("networks: " + "; ".join(f"{chr(97 + i)} = {name}" for i, name in enumerate(networks)))
     print("\n| epochs | " + " | ".join(chr(97 + i) for i in range(len(networks)))
-          + f" | lowest | mean | pooled σ (dof) | runs ≥ {floor:g} | wall |")
-    print("|---|" + "---|" * (len(networks) + 5))
+          + f" | lowest | mean | pooled σ (dof) | runs ≥ {floor:g} | below {floor:g}, normal estimate | wall |")
+    print("|---|" + "---|" * (len(networks) + 6))
+    spreads = []
     for budget in budgets:
-        cells = [", ".join(f"{budget.runs[key]:.4g}" for key in sorted(budget.runs) if key[0] == network)
-                 for network in networks]
+        groups = {network: [budget.runs[key] for key in sorted(budget.runs) if key[0] == network] for network in networks}
         values = list(budget.runs.values())
-        noise = pooled_seed_std([[v for (n, _), v in budget.runs.items() if n == network] for network in networks])
+        mean = sum(values) / len(values)
+        noise = pooled_seed_std(groups.values())
+        below = stats.norm.cdf((floor - mean) / noise.sigma) if noise.known and noise.sigma > 0 else float("nan")
         passed = sum(v >= floor for v in values)
         minutes, seconds = divmod(round(budget.wall), 60)
-        print(f"| {budget.epochs:g} | " + " | ".join(cells) + f" | {min(values):.4g} | {sum(values) / len(values):.4f} "
-              f"| {noise.sigma:.4f} ({noise.dof}) | {passed} of {len(values)} | {minutes} min {seconds} s |")
+        cells = " | ".join(", ".join(f"{v:.4g}" for v in runs) for runs in groups.values())
+        print(f"| {budget.epochs:g} | {cells} | {min(values):.4g} | {mean:.4f} | {noise.sigma:.4f} ({noise.dof}) "
+              f"| {passed} of {len(values)} | {below:.1%} | {minutes} min {seconds} s |")
+        ran = [runs for runs in groups.values() if runs]
+        spread = spread_test([sum(r) / len(r) for r in ran], [len(r) for r in ran], noise)
+        spreads.append(f"{budget.epochs:g} epochs: {spread.line()}" if spread else f"{budget.epochs:g} epochs: no F-test")
+    print("\n" + "\n".join(spreads))
 
 
 def print_paired(budgets: list[Budget]) -> None:
@@ -84,10 +94,11 @@ def print_paired(budgets: list[Budget]) -> None:
         if len(keys) < 2:
             continue
         test = stats.ttest_rel([budget.runs[k] for k in keys], [first.runs[k] for k in keys])
-        gain = sum(budget.runs[k] - first.runs[k] for k in keys) / len(keys)
+        gains = [budget.runs[k] - first.runs[k] for k in keys]
         print(f"{budget.epochs:g} against {first.epochs:g} epochs, paired over {len(keys)} runs: "
-              f"{gain:+.4f} top-1 on average, t = {test.statistic:.2f}, p = {test.pvalue:.2g}; "
-              f"wall time × {budget.wall / first.wall:.2f}")
+              f"{sum(gains) / len(gains):+.4f} top-1 on average ({sum(g > 0 for g in gains)} of {len(gains)} runs "
+              f"gained; from {min(gains):+.4f} to {max(gains):+.4f}), t = {test.statistic:.2f}, "
+              f"p = {test.pvalue:.2g}; wall time × {budget.wall / first.wall:.2f}")
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from scalesearch.study_config import MAX_PRUNE_EPOCH, PRUNERS, Pruning, StudyCon
 DEFAULT_TRAIN_IMAGES = 3000
 DEFAULT_TEST_IMAGES = 2000  # the embedded test split whole: half the sampling variance of 1,000 (recipe_choice.md)
 DEFAULT_EPOCHS = 4.0  # against 3: +0.010 top-1 on every one of the demo's 18 (network, seed) runs, lowest 0.8165
-# instead of 0.7985, for 1.2-1.3x the time (benchmarks/budget_choice.py; recipe_choice.md, "Four epochs")
+# instead of 0.7985; the demo takes 5 min 56 s instead of 5 min 13 s (benchmarks/budget_choice.py; README, "Four epochs")
 DEFAULT_PROXY_RESOLUTION = 32
 DEFAULT_PRUNE = "none"
 # From `calibrate`'s runs of the demo (README, calibrate): inside their 4-epoch runs τ against the last
