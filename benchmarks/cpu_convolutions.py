@@ -7,8 +7,9 @@ the routing rule takes: the rule should take the fast path exactly where it wins
 whole network's convolutions summed both ways; the whole network, a training step (the share
 of it in convolution backward passes, by torch's profiler) and an inference pass at batch 256,
 with torch's own paths and with the trainer's (`FastCPUConvolutions`, which also routes the
-global average pool, and SiLU out of place), with the trainer's step split by kind of operation;
-and the SGD step fused against torch's default.
+global average pool, and SiLU out of place), with the trainer's step split by kind of operation
+and the rate of its matrix products against that of one large product (the CPU's fp32 peak); and
+the SGD step fused against torch's default.
 
     python benchmarks/cpu_convolutions.py --batch-size 64 --resolution 32 --threads 1
     python benchmarks/cpu_convolutions.py --resolution 64 --threads 1
@@ -27,8 +28,10 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from scalesearch.cli.latency_command import THREADS
+from scalesearch.cli.numbers import RESOLUTION, bounded_int
 from scalesearch.train import out_of_place_activations
-from scalesearch.training.config import TrainConfig, plan_budget
+from scalesearch.training.config import BATCH_SIZE, TrainConfig, plan_budget
 from scalesearch.training.cpu_convolutions import (
     depthwise_conv2d, fast_conv2d, fast_cpu_convolutions, pointwise_conv2d,
 )
@@ -172,7 +175,7 @@ def time_network(batch_size: int, resolution: int, rounds: int, repeats: int) ->
             samples[key].append((time.perf_counter() - started) / repeats * 1e3)
     times = {key: statistics.median(values) for key, values in samples.items()}
     for way in ("own", "fast"):
-        with torch.profiler.profile() as profile:
+        with torch.profiler.profile(with_flops=True) as profile:
             train_step(way)
         events = profile.key_averages()
         total = sum(e.self_cpu_time_total for e in events)
@@ -182,7 +185,23 @@ def time_network(batch_size: int, resolution: int, rounds: int, repeats: int) ->
         else:
             for group, names in OP_GROUPS.items():
                 times[f"share {group}"] = sum(e.self_cpu_time_total for e in events if e.key in names) / total
+            products = [e for e in events if e.key in OP_GROUPS["matrix products"]]
+            seconds = sum(e.self_cpu_time_total for e in products) / 1e6
+            times["product GFLOP/s"] = sum(e.flops for e in products) / seconds / 1e9
     return times
+
+
+def large_product_rate(rounds: int, size: int = 1024) -> float:
+    """GFLOP/s of one fp32 `size`×`size` matrix product (median of `rounds`): the CPU's rate for products
+    large enough to run at its peak, against which the step's small products are measured."""
+    left, right = torch.randn(size, size), torch.randn(size, size)
+    left @ right  # warm-up
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        left @ right
+        samples.append(time.perf_counter() - started)
+    return 2 * size ** 3 / statistics.median(samples) / 1e9
 
 
 def time_sgd_step(fused: bool, rounds: int, repeats: int) -> float:
@@ -205,11 +224,14 @@ def time_sgd_step(fused: bool, rounds: int, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=64, help="(default 64, the proxy's)")
-    parser.add_argument("--resolution", type=int, default=32, help="input px of efficientnet_b0 (default 32)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
-    parser.add_argument("--repeats", type=int, default=5, help="passes a round (default 5)")
+    parser.add_argument("--batch-size", type=bounded_int(*BATCH_SIZE), default=64, help="(default 64, the proxy's)")
+    parser.add_argument("--resolution", type=bounded_int(*RESOLUTION), default=32,
+                        help="input px of efficientnet_b0 (default 32)")
+    parser.add_argument("--threads", type=bounded_int(*THREADS), default=None,
+                        help="torch CPU threads, 1 to 1024 (default: torch's choice)")
+    parser.add_argument("--rounds", type=bounded_int(1, 100), default=5,
+                        help="interleaved timing rounds, 1 to 100 (default 5)")
+    parser.add_argument("--repeats", type=bounded_int(1, 1000), default=5, help="passes a round, 1 to 1000 (default 5)")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -239,6 +261,9 @@ def main() -> None:
     print("the trainer's step by operation (self CPU time, torch's profiler): "
           + ", ".join(f"{group} {network['share ' + group]:.0%}" for group in OP_GROUPS)
           + f", other {1 - sum(network['share ' + group] for group in OP_GROUPS):.0%}")
+    peak = large_product_rate(args.rounds)
+    print(f"the step's matrix products ran at {network['product GFLOP/s']:.1f} GFLOP/s (flops and self time by "
+          f"torch's profiler), {network['product GFLOP/s'] / peak:.0%} of a 1024x1024 fp32 product's {peak:.1f}")
     loop, fused = time_sgd_step(False, args.rounds, args.repeats), time_sgd_step(True, args.rounds, args.repeats)
     print(f"SGD step over B0's parameters: torch's default {loop:.2f} ms, fused {fused:.2f} ms ({loop / fused:.2f}x)")
 

@@ -16,6 +16,7 @@ import time
 import torch
 
 from scalesearch.baselines import SpecBaseline
+from scalesearch.cli.numbers import bounded_int
 from scalesearch.data import load_dataset
 from scalesearch.scaling import compound
 from scalesearch.train import TrainConfig, train_proxy
@@ -24,8 +25,10 @@ from scalesearch.zoo import get_spec
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, choices=range(1, 11), default=1, metavar="[1-10]")
-    parser.add_argument("--threads", type=int, choices=range(1, 257), default=1, metavar="[1-256]")
+    parser.add_argument("--rounds", type=bounded_int(1, 10), default=1,
+                        help="rounds of (every epoch, last only), 1 to 10 (default 1)")
+    parser.add_argument("--threads", type=bounded_int(1, 256), default=1,
+                        help="torch CPU threads, 1 to 256 (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_dataset("fashion-mnist-mini").subset(train=3000, test=1000)

@@ -14,6 +14,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from scalesearch.cli.latency_command import add_timing_options
 from scalesearch.latency import TORCHVISION_PREFIX, TimedModel, resolve_model, summarize, time_rounds
 from scalesearch.torchvision_compat import TORCHVISION_EQUIVALENTS, load_torchvision_state_dict
 
@@ -43,9 +44,7 @@ def parity(pair: list[TimedModel], runs: int, warmup: int, threads: int) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=40, help="timed rounds (default 40)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed rounds first (default 3)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    add_timing_options(parser, runs=40, warmup=3)
     args = parser.parse_args()
     counts = (args.runs, args.warmup, args.threads)
     print(f"batch 1, {args.threads} thread(s), {args.warmup} warm-up + {args.runs} timed rounds, interleaved\n")

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import optuna
 
+from scalesearch.cli.numbers import bounded_int
 from scalesearch.cost import spec_cost
-from scalesearch.nas import hypervolume, search_results, space_of
+from scalesearch.nas import MAX_TRIALS, hypervolume, search_results, space_of
 from scalesearch.spec import NetworkSpec
 from scalesearch.storage import default_storage_url, open_storage
 from scalesearch.study import stored_config
@@ -65,7 +66,8 @@ def measure(runs_dir: Path, study_name: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=16, help="trials per search (default 16)")
+    parser.add_argument("--trials", type=bounded_int(1, MAX_TRIALS), default=16,
+                        help=f"trials per search, 1 to {MAX_TRIALS} (default 16)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/nas_vs_random"))
     parser.add_argument("extra", nargs="*", help="arguments for every `scalesearch nas` run (after --)")

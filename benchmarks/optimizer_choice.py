@@ -19,6 +19,7 @@ import torch
 import torchvision
 from torch import nn
 
+from scalesearch.cli.numbers import RESOLUTION, bounded_int, in_range
 from scalesearch.data import load_dataset
 from scalesearch.train import TrainConfig, train_proxy
 from scalesearch.training.optimizers import PRESETS, Preset, cosine
@@ -86,7 +87,8 @@ def fresh_model(name: str) -> nn.Module:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(TRIALS), action="append", help="run only these groups")
-    parser.add_argument("--resolution", type=int, default=32)
+    parser.add_argument("--resolution", type=bounded_int(*RESOLUTION), default=32,
+                        help=f"training resolution in px, {in_range(RESOLUTION)} (default 32)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu; cuda runs without autocast)")
     args = parser.parse_args()
     PRESETS.update(CANDIDATES)

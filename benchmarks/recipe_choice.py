@@ -24,6 +24,8 @@ from dataclasses import replace
 import torch
 
 from scalesearch.baselines import SpecBaseline
+from scalesearch.cli.latency_command import THREADS
+from scalesearch.cli.numbers import bounded_int, in_range
 from scalesearch.data import load_dataset
 from scalesearch.scaling import compound
 from scalesearch.train import TrainConfig, train_proxy
@@ -142,16 +144,15 @@ def main() -> None:
     parser.add_argument("--rows", default="today,noreg,previous,recipe,recipe-a,recipe-c",
                         help=f"comma-separated rows, from: {', '.join(ROWS)}")
     parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (default 0,1)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--threads", type=bounded_int(*THREADS), default=1,
+                        help=f"torch CPU threads, {in_range(THREADS)} (default 1)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--test-images", type=int, default=1000,
+    parser.add_argument("--test-images", type=bounded_int(1, 2000), default=1000,
                         help="held-out images scored, 1 to 2000 (default 1000: the rows measured before the demo's "
                              "default became the whole split)")
     parser.add_argument("--no-header", action="store_true", help="print the rows only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if not 1 <= args.test_images <= 2000:
-        parser.error(f"--test-images must be in [1, 2000], got {args.test_images}")
     rows = args.rows.split(",")
     unknown = [row for row in rows if row not in ROWS]
     if unknown:

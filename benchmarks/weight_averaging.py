@@ -25,6 +25,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from scalesearch.baselines import SpecBaseline
+from scalesearch.cli.latency_command import THREADS
+from scalesearch.cli.numbers import bounded_int, in_range
 from scalesearch.data import ImageDataset, load_dataset
 from scalesearch.scaling import compound
 from scalesearch.train import TrainConfig, train_proxy
@@ -35,8 +37,6 @@ from scalesearch.zoo import get_spec
 
 sys.path.insert(0, str(Path(__file__).parent))
 from recipe_choice import EVERY_DEMO_NETWORK as DEMO  # noqa: E402  (the demo's six networks; p: the paper's point)
-
-MAX_THREADS = 1024
 
 
 def flip_top1(model: nn.Module, batches: DeviceBatches) -> float:
@@ -83,11 +83,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="2", help="comma-separated seeds (default 2)")
     parser.add_argument("--decays", default="0.8,0.9,0.95,0.98", help="EMA decays per step")
     parser.add_argument("--plain-shuffle", action="store_true", help="train without balanced batches")
-    parser.add_argument("--threads", type=int, default=1,
-                        help=f"torch CPU threads, 1 to {MAX_THREADS} (default 1, as a demo worker)")
+    parser.add_argument("--threads", type=bounded_int(*THREADS), default=1,
+                        help=f"torch CPU threads, {in_range(THREADS)} (default 1, as a demo worker)")
     args = parser.parse_args()
-    if not 1 <= args.threads <= MAX_THREADS:
-        parser.error(f"--threads must be in [1, {MAX_THREADS}], got {args.threads}")
     try:
         seeds = [int(seed) for seed in args.seeds.split(",")]
         decays = [float(decay) for decay in args.decays.split(",")]

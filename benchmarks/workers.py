@@ -23,6 +23,8 @@ from pathlib import Path
 
 import optuna
 
+from scalesearch.cli.numbers import bounded_int
+from scalesearch.cli.study_options import MAX_WORKERS
 from scalesearch.study import wall_span
 
 STUDY = "workers-bench"
@@ -43,9 +45,11 @@ def run_grid(workers: int, extra: list[str], folder: Path) -> tuple[float, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, choices=range(1, 11), default=1, metavar="[1-10]",
-                        help="rounds of (1 worker, N workers) (default 1)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="N (default: the CPU's cores)")
+    parser.add_argument("--rounds", type=bounded_int(1, 10), default=1,
+                        help="rounds of (1 worker, N workers), 1 to 10 (default 1)")
+    parser.add_argument("--workers", type=bounded_int(1, MAX_WORKERS),
+                        default=min(os.cpu_count() or 1, MAX_WORKERS),
+                        help=f"N, 1 to {MAX_WORKERS} (default: the CPU's cores, at most {MAX_WORKERS})")
     parser.add_argument("--out", type=Path, help="keep each run's printed ranking here as workers-N-round-R.txt")
     parser.add_argument("grid_args", nargs="*", help="after --: more `scalesearch grid` arguments")
     args = parser.parse_args()

@@ -39,6 +39,16 @@ def _latency(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_timing_options(parser: argparse.ArgumentParser, runs: int, warmup: int) -> None:
+    """--runs, --warmup and --threads (default 1, as in the paper) of a latency measurement, bounded."""
+    parser.add_argument("--runs", type=bounded_int(*RUNS), default=runs,
+                        help=f"timed rounds, {in_range(RUNS)} (default {runs})")
+    parser.add_argument("--warmup", type=bounded_int(*WARMUP), default=warmup,
+                        help=f"untimed rounds before them, {in_range(WARMUP)}; 0 is none (default {warmup})")
+    parser.add_argument("--threads", type=bounded_int(*THREADS), default=1,
+                        help=f"torch CPU threads, {in_range(THREADS)} (default 1, as in the paper)")
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add `latency` to the `scalesearch` parser."""
     parser = commands.add_parser(
@@ -49,12 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL",
                         help="a zoo name (see `scalesearch models`), torchvision:BUILDER (e.g. "
                              "torchvision:efficientnet_b1), a spec .json file, or module:function")
-    parser.add_argument("--runs", type=bounded_int(*RUNS), default=20,
-                        help=f"timed rounds, {in_range(RUNS)} (default 20)")
-    parser.add_argument("--warmup", type=bounded_int(*WARMUP), default=5,
-                        help=f"untimed rounds before them, {in_range(WARMUP)} (default 5)")
-    parser.add_argument("--threads", type=bounded_int(*THREADS), default=1,
-                        help=f"torch CPU threads, {in_range(THREADS)} (default 1, as in the paper)")
+    add_timing_options(parser, runs=20, warmup=5)
     parser.add_argument("--resolution", type=bounded_int(*RESOLUTION),
                         help=f"input resolution in px for every model, {in_range(RESOLUTION)} (default: each "
                              f"model's own; for torchvision: our zoo's for the same family, else 224)")
