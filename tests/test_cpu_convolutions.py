@@ -47,7 +47,7 @@ def test_a_small_pointwise_conv_is_a_matrix_product_with_torchs_results(size: in
 
 
 @pytest.mark.parametrize(("kernel", "stride", "size"), [
-    (3, 1, 1), (3, 2, 2), (5, 1, 2), (5, 2, 4), (5, 1, 4), (7, 2, 3), (5, 1, 3),
+    (3, 1, 1), (3, 2, 2), (5, 1, 2), (5, 2, 4), (5, 1, 4), (7, 2, 3), (5, 1, 3), (5, 2, 3), (7, 1, 2),
 ])
 def test_a_depthwise_conv_on_a_small_map_has_torchs_output_and_gradients(kernel: int, stride: int, size: int) -> None:
     channels = 12
@@ -94,6 +94,23 @@ def test_the_weight_gradient_skips_tiles_that_read_only_padding(monkeypatch: pyt
     (expected,) = torch.autograd.grad(F.conv2d(images, weight, padding=2, groups=8), weight, upstream)
     grad = cpu_convolutions.depthwise_weight_grad(images, upstream, (5, 5), (1, 1), (2, 2))
     assert tiles == [(2, 8, 3, 3)]
+    torch.testing.assert_close(grad, expected)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "size", "tiles"), [(5, 1, 2, 1), (7, 1, 2, 1), (5, 1, 3, 4), (5, 2, 3, 4)])
+def test_the_weight_gradient_tiles_only_the_taps_that_read_the_map(
+        monkeypatch: pytest.MonkeyPatch, kernel: int, stride: int, size: int, tiles: int) -> None:
+    """On a 2×2 map a 5×5 or 7×7 kernel's outer taps read padding only: one 3×3 tile holds every tap that
+    reads a pixel. On a 3×3 map every tap of a 5×5 kernel reads one, so four tiles are needed."""
+    calls = count_calls(monkeypatch, "tile_weight_grad")
+    images = torch.randn(2, 8, size, size)
+    weight = torch.randn(8, 1, kernel, kernel, requires_grad=True)
+    output = F.conv2d(images, weight, stride=stride, padding=kernel // 2, groups=8)
+    upstream = torch.randn(output.shape)
+    (expected,) = torch.autograd.grad(output, weight, upstream)
+    pair = (stride, stride), (kernel // 2, kernel // 2)
+    grad = cpu_convolutions.depthwise_weight_grad(images, upstream, (kernel, kernel), *pair)
+    assert len(calls) == tiles
     torch.testing.assert_close(grad, expected)
 
 

@@ -23,7 +23,6 @@ other call runs unchanged. Results equal torch's own up to float rounding
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Any
 
 import torch
@@ -111,26 +110,35 @@ def depthwise_weight_grad(
     """The weight gradient of a depthwise convolution, assembled from 3×3 tiles of the kernel.
 
     Each tile's gradient is a 3×3 depthwise weight gradient without padding, over the window of
-    the (explicitly padded) input that the tile's taps read. A window of padding only gives a zero
-    tile, which is not computed.
+    the (explicitly padded) input that the tile's taps read. Only the taps that read the map for
+    some output position are tiled (`live_taps`); the others read padding only and stay zero, so a
+    5×5 kernel on a 2×2 map is one tile, not four.
     """
     channels, height, width = input.shape[1:]
-    tiles = [math.ceil(size / _TILE) for size in kernel]
     spans = [step * (size - 1) + _TILE for step, size in zip(stride, grad_output.shape[2:])]
-    rows = []
-    for row in range(tiles[0]):
-        top = _TILE * row - padding[0]  # the window's first row, in input coordinates
-        tiles_in_row = []
-        for col in range(tiles[1]):
-            left = _TILE * col - padding[1]
-            if top >= height or top + spans[0] <= 0 or left >= width or left + spans[1] <= 0:
-                tiles_in_row.append(input.new_zeros(channels, 1, _TILE, _TILE))
-                continue
+    (first_row, last_row), (first_col, last_col) = (
+        live_taps(*args) for args in zip(kernel, stride, padding, (height, width), grad_output.shape[2:]))
+    grad = input.new_zeros(channels, 1, *kernel)
+    for row in range(first_row, last_row + 1, _TILE):
+        top = row - padding[0]  # the window's first row, in input coordinates
+        rows = min(_TILE, kernel[0] - row)
+        for col in range(first_col, last_col + 1, _TILE):
+            left = col - padding[1]
+            cols = min(_TILE, kernel[1] - col)
             # F.pad with negative amounts crops: the window is input rows top .. top + span, padded with zeros.
             window = F.pad(input, (-left, left + spans[1] - width, -top, top + spans[0] - height))
-            tiles_in_row.append(tile_weight_grad(window, grad_output, stride))
-        rows.append(torch.cat(tiles_in_row, dim=3))
-    return torch.cat(rows, dim=2)[:, :, :kernel[0], :kernel[1]]
+            tile = tile_weight_grad(window, grad_output, stride)
+            grad[:, :, row:row + rows, col:col + cols] = tile[:, :, :rows, :cols]
+    return grad
+
+
+def live_taps(kernel: int, stride: int, padding: int, size: int, output_size: int) -> tuple[int, int]:
+    """(first, last) kernel tap along one dimension that reads the map (not padding) for some output position.
+
+    Output position i reads input i·stride + tap − padding, so the taps that land inside [0, size)
+    for some i in [0, output_size) run from padding − (output_size − 1)·stride to padding + size − 1.
+    """
+    return max(0, padding - (output_size - 1) * stride), min(kernel - 1, padding + size - 1)
 
 
 def tile_weight_grad(window: torch.Tensor, grad_output: torch.Tensor, stride: tuple[int, int]) -> torch.Tensor:
