@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,42 +12,65 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT_S = 60  # each script imports torch first: seconds, not minutes
+TIMEOUT_S = 120  # one process imports torch once and parses every case: seconds, not minutes
 
-# (script, flag, a value outside the flag's bounds, whether it takes --runs-dir): one flag a script, as each
-# run imports torch; --runs-dir keeps a script that wrongly ran from writing into the repository's runs/
+# (script, flag, a value outside the flag's bounds): one flag a script
 CASES = [
-    ("latency", "--runs", "0", False),
-    ("nas_vs_random", "--trials", "0", True),
-    ("optimizer_choice", "--resolution", "7", False),
-    ("recipe_choice", "--test-images", "2001", False),
-    ("weight_averaging", "--threads", "0", False),
-    ("workers", "--workers", "1000000", False),
-    ("evaluation_cost", "--threads", "257", False),
-    ("train_throughput", "--threads", "0", False),
-    ("budget_choice", "--seeds", "1", True),
-    ("cpu_convolutions", "--repeats", "0", False),
+    ("latency", "--runs", "0"),
+    ("nas_vs_random", "--trials", "0"),
+    ("optimizer_choice", "--resolution", "7"),
+    ("recipe_choice", "--test-images", "2001"),
+    ("weight_averaging", "--threads", "0"),
+    ("workers", "--workers", "1000000"),
+    ("evaluation_cost", "--threads", "257"),
+    ("train_throughput", "--threads", "0"),
+    ("budget_choice", "--seeds", "1"),
+    ("cpu_convolutions", "--repeats", "0"),
 ]
 
+# Runs each case's script as __main__ in one process (torch is imported once) and prints, per case,
+# the exit code (or the exception it raised), what went to stdout and stderr. A script that took the
+# value and started its work would run past TIMEOUT_S.
+DRIVER = """
+import contextlib, io, json, runpy, sys
+results = []
+for script, arguments in json.loads(sys.argv[1]):
+    sys.argv = [script, *arguments]
+    out, err = io.StringIO(), io.StringIO()
+    code = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as exit:
+            code = exit.code
+        except Exception as error:  # the script took the value and failed on it: that case fails
+            code = repr(error)
+    results.append((code, out.getvalue(), err.getvalue()))
+print(json.dumps(results))
+"""
 
-def run_script(script: str, arguments: list[str]) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of benchmarks/`script`.py run from the repository root; a script still
-    running after TIMEOUT_S (it took the value and started work) is killed with its children, and fails."""
-    process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), *arguments], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, tuple[int | str | None, str, str]]:
+    """(exit code, stdout, stderr) of each case, by script name; a driver still running after TIMEOUT_S
+    (some script took its value and started work) is killed with its children, and fails every case."""
+    cases = [(str(ROOT / "benchmarks" / f"{script}.py"), [flag, value]) for script, flag, value in CASES]
+    process = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(cases)], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         out, err = process.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        pytest.fail(f"{script}.py {' '.join(arguments)} ran for {TIMEOUT_S} s instead of refusing the value")
-    return process.returncode, out, err
+        pytest.fail(f"a benchmark script ran for {TIMEOUT_S} s instead of refusing its value")
+    assert process.returncode == 0, err
+    return {script: tuple(result) for (script, _, _), result in zip(CASES, json.loads(out))}
 
 
-@pytest.mark.parametrize(("script", "flag", "value", "runs_dir"), CASES, ids=[f"{c[0]}{c[1]}" for c in CASES])
+@pytest.mark.parametrize(("script", "flag", "value"), CASES, ids=[f"{c[0]}{c[1]}" for c in CASES])
 def test_out_of_range_number_is_refused_in_one_line(
-        script: str, flag: str, value: str, runs_dir: bool, tmp_path: Path) -> None:
-    code, out, err = run_script(script, [flag, value, *(["--runs-dir", str(tmp_path)] if runs_dir else [])])
+        outcomes: dict[str, tuple[int | str | None, str, str]], script: str, flag: str, value: str) -> None:
+    code, out, err = outcomes[script]
     assert code == 2, err
     assert out == ""
     assert "Traceback" not in err
