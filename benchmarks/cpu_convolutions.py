@@ -18,6 +18,7 @@ the SGD step fused against torch's default.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -137,8 +138,8 @@ OP_GROUPS = {  # profiler op name -> the group a step's time is summed into
 def time_network(batch_size: int, resolution: int, rounds: int, repeats: int) -> dict[str, float]:
     """Median ms of a training step (batch `batch_size`) and an inference pass (batch 256), torch's own
     ("own": torch's paths, torchvision's in-place SiLU) and the trainer's ("fast": the fast paths, SiLU out
-    of place), interleaved; the share of torch's own step in convolution backward passes; and the share
-    of the trainer's step in each of OP_GROUPS."""
+    of place), interleaved; over `repeats` profiled steps each, the share of torch's own step in convolution
+    backward passes, the share of the trainer's step in each of OP_GROUPS and its products' GFLOP/s."""
     models = {"own": b0_channels_last(), "fast": b0_channels_last()}
     out_of_place_activations(models["fast"])
     optimizers = {way: build_optimizer(model, PRESETS["short"], TrainConfig(batch_size=batch_size),
@@ -175,8 +176,9 @@ def time_network(batch_size: int, resolution: int, rounds: int, repeats: int) ->
             samples[key].append((time.perf_counter() - started) / repeats * 1e3)
     times = {key: statistics.median(values) for key, values in samples.items()}
     for way in ("own", "fast"):
-        with torch.profiler.profile(with_flops=True) as profile:
-            train_step(way)
+        with torch.profiler.profile(with_flops=way == "fast") as profile:
+            for _ in range(repeats):
+                train_step(way)
         events = profile.key_averages()
         total = sum(e.self_cpu_time_total for e in events)
         if way == "own":
@@ -191,17 +193,21 @@ def time_network(batch_size: int, resolution: int, rounds: int, repeats: int) ->
     return times
 
 
-def large_product_rate(rounds: int, size: int = 1024) -> float:
-    """GFLOP/s of one fp32 `size`×`size` matrix product (median of `rounds`): the CPU's rate for products
-    large enough to run at its peak, against which the step's small products are measured."""
-    left, right = torch.randn(size, size), torch.randn(size, size)
+LARGE_PRODUCT = 1024  # the side of the square product whose rate stands for the CPU's fp32 peak
+LARGE_PRODUCT_REPEATS = 10
+
+
+def large_product_rate() -> float:
+    """GFLOP/s of one fp32 LARGE_PRODUCT×LARGE_PRODUCT matrix product, the fastest of LARGE_PRODUCT_REPEATS:
+    the CPU's rate for products large enough to run at its peak, against which the step's products are measured."""
+    left, right = torch.randn(LARGE_PRODUCT, LARGE_PRODUCT), torch.randn(LARGE_PRODUCT, LARGE_PRODUCT)
     left @ right  # warm-up
-    samples = []
-    for _ in range(rounds):
+    fastest = math.inf
+    for _ in range(LARGE_PRODUCT_REPEATS):
         started = time.perf_counter()
         left @ right
-        samples.append(time.perf_counter() - started)
-    return 2 * size ** 3 / statistics.median(samples) / 1e9
+        fastest = min(fastest, time.perf_counter() - started)
+    return 2 * LARGE_PRODUCT ** 3 / fastest / 1e9
 
 
 def time_sgd_step(fused: bool, rounds: int, repeats: int) -> float:
@@ -261,9 +267,10 @@ def main() -> None:
     print("the trainer's step by operation (self CPU time, torch's profiler): "
           + ", ".join(f"{group} {network['share ' + group]:.0%}" for group in OP_GROUPS)
           + f", other {1 - sum(network['share ' + group] for group in OP_GROUPS):.0%}")
-    peak = large_product_rate(args.rounds)
+    peak = large_product_rate()
     print(f"the step's matrix products ran at {network['product GFLOP/s']:.1f} GFLOP/s (flops and self time by "
-          f"torch's profiler), {network['product GFLOP/s'] / peak:.0%} of a 1024x1024 fp32 product's {peak:.1f}")
+          f"torch's profiler), {network['product GFLOP/s'] / peak:.0%} of a {LARGE_PRODUCT}x{LARGE_PRODUCT} fp32 "
+          f"product's {peak:.1f} (the fastest of {LARGE_PRODUCT_REPEATS})")
     loop, fused = time_sgd_step(False, args.rounds, args.repeats), time_sgd_step(True, args.rounds, args.repeats)
     print(f"SGD step over B0's parameters: torch's default {loop:.2f} ms, fused {fused:.2f} ms ({loop / fused:.2f}x)")
 
