@@ -8,8 +8,8 @@ whole network's convolutions summed both ways; the whole network, a training ste
 of it in convolution backward passes, by torch's profiler) and an inference pass at batch 256,
 with torch's own paths and with the trainer's (`FastCPUConvolutions`, which also routes the
 global average pool, and SiLU out of place), with the trainer's step split by kind of operation
-and the rate of its matrix products against that of one large product (the CPU's fp32 peak); and
-the SGD step fused against torch's default.
+and the rate of its matrix products against that of one large product (the CPU's fp32 peak); the
+step's multiply-adds priced at that peak; and the SGD step fused against torch's default.
 
     python benchmarks/cpu_convolutions.py --batch-size 64 --resolution 32 --threads 1
     python benchmarks/cpu_convolutions.py --resolution 64 --threads 1
@@ -31,6 +31,7 @@ from torch import nn
 
 from scalesearch.cli.latency_command import THREADS
 from scalesearch.cli.numbers import RESOLUTION, bounded_int
+from scalesearch.cost import count_cost
 from scalesearch.train import out_of_place_activations
 from scalesearch.training.config import BATCH_SIZE, TrainConfig, plan_budget
 from scalesearch.training.cpu_convolutions import (
@@ -210,6 +211,41 @@ def large_product_rate() -> float:
     return 2 * LARGE_PRODUCT ** 3 / fastest / 1e9
 
 
+def training_step_flops(batch_size: int, resolution: int) -> float:
+    """FLOPs (two a multiply-add) of one efficientnet_b0 training step, by fvcore's count of the forward pass.
+
+    The backward pass computes every convolution's and linear layer's input gradient and weight gradient,
+    each as many multiply-adds as its forward pass, except the input gradient of the first convolution,
+    whose input needs none: 3 × the forward's multiply-adds less the stem's. fvcore counts every kernel
+    tap, those of depthwise kernels that read only padding too.
+    """
+    model = torchvision.models.efficientnet_b0(num_classes=10)
+    forward, stem = count_cost(model, resolution).macs, count_cost(model.features[0], resolution).macs
+    return 2 * batch_size * (3 * forward - stem)
+
+
+def padding_tap_share(resolution: int) -> float:
+    """The share of efficientnet_b0's forward multiply-adds (fvcore's count) spent on depthwise kernel taps
+    that read padding, not the map: on each output position, the taps that read the map are counted by
+    convolving an all-ones map with an all-ones kernel."""
+    model = torchvision.models.efficientnet_b0(num_classes=10)
+    on_padding = 0
+
+    def record(conv: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
+        nonlocal on_padding
+        if Layer(tuple(inputs[0].shape), conv).kind == "depthwise":
+            reads = F.conv2d(torch.ones(1, 1, *inputs[0].shape[2:]), torch.ones(1, 1, *conv.kernel_size),
+                             None, conv.stride, conv.padding)
+            on_padding += conv.out_channels * (reads.numel() * math.prod(conv.kernel_size) - int(reads.sum()))
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, resolution, resolution))
+    for hook in hooks:
+        hook.remove()
+    return on_padding / count_cost(model, resolution).macs
+
+
 def time_sgd_step(fused: bool, rounds: int, repeats: int) -> float:
     """Median ms of one step of the trainer's SGD over efficientnet_b0's parameters, fused or torch's default."""
     model = torchvision.models.efficientnet_b0(num_classes=10)
@@ -271,6 +307,12 @@ def main() -> None:
     print(f"the step's matrix products ran at {network['product GFLOP/s']:.1f} GFLOP/s (flops and self time by "
           f"torch's profiler), {network['product GFLOP/s'] / peak:.0%} of a {LARGE_PRODUCT}x{LARGE_PRODUCT} fp32 "
           f"product's {peak:.1f} (the fastest of {LARGE_PRODUCT_REPEATS})")
+    flops = training_step_flops(args.batch_size, args.resolution)
+    at_peak = flops / peak / 1e6
+    print(f"a training step's multiply-adds (3x the forward pass's by fvcore, less the stem's input gradient): "
+          f"{flops / 1e9:.2f} GFLOP, {at_peak:.1f} ms at that product's rate, "
+          f"{at_peak / network['step fast']:.0%} of the trainer's step; depthwise taps that read padding are "
+          f"{padding_tap_share(args.resolution):.1%} of them")
     loop, fused = time_sgd_step(False, args.rounds, args.repeats), time_sgd_step(True, args.rounds, args.repeats)
     print(f"SGD step over B0's parameters: torch's default {loop:.2f} ms, fused {fused:.2f} ms ({loop / fused:.2f}x)")
 
