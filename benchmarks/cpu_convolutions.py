@@ -58,21 +58,26 @@ class Layer(NamedTuple):
         return f"{self.kind:9} {c:4}->{self.conv.out_channels:<4} {h:>3}x{w:<3} k{k} s{s}"
 
 
-def layers_of_b0(batch_size: int, resolution: int) -> list[Layer]:
-    """The distinct pointwise and depthwise convolutions of efficientnet_b0, in network order."""
+def layers_of_b0(batch_size: int, resolution: int, distinct: bool = True) -> list[Layer]:
+    """The pointwise and depthwise convolutions of efficientnet_b0, in network order: each distinct one once,
+    or with `distinct=False` every call."""
     model = torchvision.models.efficientnet_b0(num_classes=10)
-    seen: dict[tuple, Layer] = {}
+    calls: list[tuple[tuple, Layer]] = []
 
     def record(conv: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
         key = (tuple(inputs[0].shape), conv.out_channels, conv.kernel_size, conv.stride, conv.groups, conv.bias is None)
-        seen.setdefault(key, Layer(tuple(inputs[0].shape), conv))
+        calls.append((key, Layer(tuple(inputs[0].shape), conv)))
 
     hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, nn.Conv2d)]
     with torch.no_grad():
-        model(torch.randn(batch_size, 3, resolution, resolution))
+        model.eval()(torch.randn(batch_size, 3, resolution, resolution))
     for hook in hooks:
         hook.remove()
-    return [layer for layer in seen.values() if layer.kind != "other"]
+    first_calls: dict[tuple, Layer] = {}
+    for key, layer in calls:
+        first_calls.setdefault(key, layer)
+    layers = first_calls.values() if distinct else [layer for _, layer in calls]
+    return [layer for layer in layers if layer.kind != "other"]
 
 
 def forced_fast(layer: Layer) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]:
@@ -211,39 +216,28 @@ def large_product_rate() -> float:
     return 2 * LARGE_PRODUCT ** 3 / fastest / 1e9
 
 
-def training_step_flops(batch_size: int, resolution: int) -> float:
-    """FLOPs (two a multiply-add) of one efficientnet_b0 training step, by fvcore's count of the forward pass.
+def padding_taps(layer: Layer) -> int:
+    """Forward multiply-adds of one image through a depthwise `layer` whose kernel tap reads padding, not the
+    map: the taps that read the map, summed over output positions, are an all-ones kernel over an all-ones map."""
+    conv = layer.conv
+    reads = F.conv2d(torch.ones(1, 1, *layer.input_shape[2:]), torch.ones(1, 1, *conv.kernel_size), None,
+                     conv.stride, conv.padding)
+    return conv.out_channels * (reads.numel() * math.prod(conv.kernel_size) - int(reads.sum()))
 
-    The backward pass computes every convolution's and linear layer's input gradient and weight gradient,
-    each as many multiply-adds as its forward pass, except the input gradient of the first convolution,
-    whose input needs none: 3 × the forward's multiply-adds less the stem's. fvcore counts every kernel
-    tap, those of depthwise kernels that read only padding too.
+
+def step_multiply_adds(resolution: int) -> tuple[int, float]:
+    """Multiply-adds of one image's efficientnet_b0 training step, and the share of them on padding.
+
+    fvcore counts the forward pass. The backward pass computes every convolution's and linear layer's
+    input gradient and weight gradient, each as many multiply-adds as its forward pass, except the input
+    gradient of the first convolution, whose input needs none: 3 × the forward's less the stem's. fvcore
+    counts every kernel tap; the share is that of the forward's spent by depthwise taps on padding.
     """
     model = torchvision.models.efficientnet_b0(num_classes=10)
     forward, stem = count_cost(model, resolution).macs, count_cost(model.features[0], resolution).macs
-    return 2 * batch_size * (3 * forward - stem)
-
-
-def padding_tap_share(resolution: int) -> float:
-    """The share of efficientnet_b0's forward multiply-adds (fvcore's count) spent on depthwise kernel taps
-    that read padding, not the map: on each output position, the taps that read the map are counted by
-    convolving an all-ones map with an all-ones kernel."""
-    model = torchvision.models.efficientnet_b0(num_classes=10)
-    on_padding = 0
-
-    def record(conv: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
-        nonlocal on_padding
-        if Layer(tuple(inputs[0].shape), conv).kind == "depthwise":
-            reads = F.conv2d(torch.ones(1, 1, *inputs[0].shape[2:]), torch.ones(1, 1, *conv.kernel_size),
-                             None, conv.stride, conv.padding)
-            on_padding += conv.out_channels * (reads.numel() * math.prod(conv.kernel_size) - int(reads.sum()))
-
-    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, resolution, resolution))
-    for hook in hooks:
-        hook.remove()
-    return on_padding / count_cost(model, resolution).macs
+    on_padding = sum(padding_taps(layer) for layer in layers_of_b0(1, resolution, distinct=False)
+                     if layer.kind == "depthwise")
+    return 3 * forward - stem, on_padding / forward
 
 
 def time_sgd_step(fused: bool, rounds: int, repeats: int) -> float:
@@ -307,12 +301,13 @@ def main() -> None:
     print(f"the step's matrix products ran at {network['product GFLOP/s']:.1f} GFLOP/s (flops and self time by "
           f"torch's profiler), {network['product GFLOP/s'] / peak:.0%} of a {LARGE_PRODUCT}x{LARGE_PRODUCT} fp32 "
           f"product's {peak:.1f} (the fastest of {LARGE_PRODUCT_REPEATS})")
-    flops = training_step_flops(args.batch_size, args.resolution)
+    multiply_adds, on_padding = step_multiply_adds(args.resolution)
+    flops = 2 * args.batch_size * multiply_adds
     at_peak = flops / peak / 1e6
     print(f"a training step's multiply-adds (3x the forward pass's by fvcore, less the stem's input gradient): "
           f"{flops / 1e9:.2f} GFLOP, {at_peak:.1f} ms at that product's rate, "
           f"{at_peak / network['step fast']:.0%} of the trainer's step; depthwise taps that read padding are "
-          f"{padding_tap_share(args.resolution):.1%} of them")
+          f"{on_padding:.1%} of them")
     loop, fused = time_sgd_step(False, args.rounds, args.repeats), time_sgd_step(True, args.rounds, args.repeats)
     print(f"SGD step over B0's parameters: torch's default {loop:.2f} ms, fused {fused:.2f} ms ({loop / fused:.2f}x)")
 
